@@ -1,0 +1,150 @@
+"""The ``assistant`` command line: run, db upgrade, seed, nlu parse, and more.
+
+Each package adds its own subcommands through a ``register(subparsers)`` function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from sqlalchemy.exc import OperationalError
+
+from accounts.settings import Settings, get_settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+# Packages that add subcommands (module with ``register(subparsers)``).
+COMMAND_MODULES = (
+    "accounts.nlu_cli",
+    "accounts.run",
+    "channels.cli",
+    "inbox.cli",
+    "escalation.cli",
+    "escalation.oncall_cli",
+)
+
+
+def _database_url_for_humans(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.effective_database_url).render_as_string(hide_password=True)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Apply every migration."""
+    from accounts.db import make_engine
+    from accounts.migrate import upgrade
+
+    settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(make_engine(settings.effective_database_url))
+    print(f"database is up to date ({_database_url_for_humans(settings)})")
+    return 0
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\r  generated accounts: {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+    if done == total:
+        print(file=sys.stderr)
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    """Seed the demo district."""
+    from accounts.clock import clock_from
+    from accounts.db import make_engine, make_sessionmaker
+    from accounts.seed import SeedRefused, seed_demo, seeding_anchor
+
+    if not args.demo:
+        print("assistant seed: only --demo is supported", file=sys.stderr)
+        return 2
+    settings = get_settings()
+    now = clock_from(settings.assistant_now).now()
+    today, anchor = seeding_anchor(now, args.today)
+    factory = make_sessionmaker(make_engine(settings.effective_database_url))
+    with factory() as session:
+        try:
+            report = seed_demo(
+                session=session,
+                today=today,
+                anchor=anchor,
+                generated=args.accounts,
+                months=args.months,
+                replace=args.replace_existing_data,
+                progress=_progress,
+            )
+        except SeedRefused as refusal:
+            print(f"assistant seed: refused: {refusal}", file=sys.stderr)
+            return 3
+        session.commit()
+    if report.skipped:
+        print(f"seed: nothing to do, {report.skipped}")
+    else:
+        print(
+            f"seeded the demo district for {today.isoformat()}: {report.accounts:,} accounts, "
+            f"{report.bills:,} bills, {report.payments:,} payments, {report.notices} notices, "
+            f"{report.csr_users} CSR users"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = argparse.ArgumentParser(prog="assistant", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+
+    seed = sub.add_parser("seed", help="seed the demo district")
+    seed.add_argument("--demo", action="store_true", help="the demo district and personas")
+    seed.add_argument("--today", type=date.fromisoformat, help="seeding day (YYYY-MM-DD)")
+    seed.add_argument("--accounts", type=int, default=2000, help="generated accounts")
+    seed.add_argument("--months", type=int, default=12, help="months of bills")
+    seed.add_argument(
+        "--replace-existing-data",
+        action="store_true",
+        help="wipe whatever the database holds before seeding",
+    )
+    seed.set_defaults(handler=cmd_seed)
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``assistant``; a database that cannot be reached is one clear line."""
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else "unreachable"
+        print(
+            f"assistant: cannot use the database {_database_url_for_humans(settings)}: {reason}",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

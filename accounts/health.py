@@ -1,0 +1,71 @@
+"""``GET /healthz``: each component of the product reported on its own."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from fastapi import APIRouter
+from sqlalchemy import select, text
+
+from accounts.context import AppContext
+from accounts.deps import ContextDep
+from accounts.models import MailboxLease
+
+router = APIRouter()
+
+PROBE_TIMEOUT = 1.5
+
+
+async def _database(context: AppContext) -> dict[str, Any]:
+    def probe() -> dict[str, Any]:
+        with context.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok", "backend": context.engine.dialect.name}
+
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(probe), PROBE_TIMEOUT * 2)
+    except Exception as error:  # noqa: BLE001 - any failure is "down" for a health probe
+        return {"status": "down", "error": type(error).__name__}
+
+
+async def _http(context: AppContext, url: str) -> dict[str, Any]:
+    try:
+        response = await context.http.get(url, timeout=PROBE_TIMEOUT)
+    except httpx.HTTPError as error:
+        return {"status": "down", "error": type(error).__name__}
+    if response.status_code >= 400:
+        return {"status": "down", "error": f"HTTP {response.status_code}"}
+    return {"status": "ok"}
+
+
+async def _inbox(context: AppContext) -> dict[str, Any]:
+    def probe() -> dict[str, Any]:
+        with context.session_factory() as session:
+            leases = list(session.scalars(select(MailboxLease)))
+        now = context.clock.now()
+        live = [lease for lease in leases if lease.expires_at > now]
+        if not live:
+            return {"status": "down", "error": "no inbox worker holds a mailbox lease"}
+        return {"status": "ok", "mailboxes": len(live)}
+
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(probe), PROBE_TIMEOUT * 2)
+    except Exception as error:  # noqa: BLE001
+        return {"status": "down", "error": type(error).__name__}
+
+
+@router.get("/healthz")
+async def healthz(context: ContextDep) -> dict[str, Any]:
+    """Status of db, rasa, actions and inbox; ``degraded`` when any is down."""
+    settings = context.settings
+    db, rasa, actions, inbox = await asyncio.gather(
+        _database(context),
+        _http(context, f"{settings.rasa_url}/"),
+        _http(context, f"{settings.actions_url}/health"),
+        _inbox(context),
+    )
+    components = {"db": db, "rasa": rasa, "actions": actions, "inbox": inbox}
+    healthy = all(c["status"] == "ok" for c in components.values())
+    return {"status": "ok" if healthy else "degraded", "components": components}

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounts.business_calendar import BusinessCalendar
+from accounts.clock import FixedClock
+from accounts.models import ContactLog
+from accounts.routing import route, visible_levels
+from accounts.services.consent import is_opted_out, record_opt_in, record_opt_out
+from accounts.services.contacts import link_conversation_to_account, record_contact
+from accounts.services.conversations import get_or_open_conversation
+from accounts.services.lookup import find_account_by_number
+from accounts.services.service_requests import create_service_request
+from accounts.services.tickets import open_ticket
+
+
+def test_routing_levels() -> None:
+    assert route("billing_dispute") == ("II", 2)
+    assert route("report_emergency")[1] == 0
+    assert route("complaint", "the meter reader was rude to me")[0] == "Senior"
+    assert route("complaint", "construction noise at night")[0] == "III"
+    assert route("stop_service", "we are in escrow, selling the house")[0] == "III"
+    assert route("human_agent")[0] == "I"
+    assert visible_levels("II") == ("I", "II")
+
+
+def test_ticket_hands_off_and_is_logged(seeded: Session, clock: FixedClock,
+                                        calendar: BusinessCalendar) -> None:
+    conversation, _ = get_or_open_conversation(session=seeded, channel="sms",
+                                               external_id="+15305550105", now=clock.now())
+    account = find_account_by_number(session=seeded, number="1002001")
+    link_conversation_to_account(session=seeded, conversation=conversation, account=account)
+    ticket = open_ticket(session=seeded, calendar=calendar, intent="billing_dispute",
+                         channel="sms", summary="Bill is four times usual", now=clock.now(),
+                         conversation=conversation)
+    assert ticket.level == "II" and ticket.account_id == account.id
+    assert conversation.status == "handed_off"
+    assert ticket.due_at > clock.now()
+    entries = seeded.scalars(select(ContactLog).where(ContactLog.ticket_id == ticket.id)).all()
+    assert [e.kind for e in entries] == ["escalation"]
+
+
+def test_after_hours_ticket_is_due_in_business_hours(seeded: Session,
+                                                     calendar: BusinessCalendar) -> None:
+    friday_night = datetime(2026, 12, 5, 5, 0, tzinfo=UTC)  # Fri 21:00 in California
+    ticket = open_ticket(session=seeded, calendar=calendar, intent="human_agent",
+                         channel="sms", summary="call me back", now=friday_night)
+    local_due = ticket.due_at.astimezone(calendar.tz)
+    assert local_due.weekday() == 0  # Monday
+    emergency = open_ticket(session=seeded, calendar=calendar, intent="report_emergency",
+                            channel="voice", summary="main break", now=friday_night)
+    assert emergency.priority == 0
+    assert emergency.due_at - friday_night <= timedelta(hours=1)
+
+
+def test_contacts_link_and_redact(seeded: Session, clock: FixedClock) -> None:
+    conversation, created = get_or_open_conversation(session=seeded, channel="sms",
+                                                     external_id="+15305550101", now=clock.now())
+    assert created
+    entry = record_contact(session=seeded, channel="sms", direction="inbound", kind="message",
+                           body="pay with 4111 1111 1111 1111", at=clock.now(),
+                           conversation=conversation)
+    assert "4111" not in entry.body and entry.account_id is None
+    account = find_account_by_number(session=seeded, number="1000417")
+    link_conversation_to_account(session=seeded, conversation=conversation, account=account)
+    seeded.refresh(entry)
+    assert entry.account_id == account.id
+
+
+def test_conversation_times_out(seeded: Session, clock: FixedClock) -> None:
+    first, _ = get_or_open_conversation(session=seeded, channel="sms", external_id="+15305550101",
+                                        now=clock.now(), timeout=timedelta(minutes=30))
+    clock.advance(timedelta(minutes=10))
+    same, created = get_or_open_conversation(session=seeded, channel="sms",
+                                             external_id="+15305550101", now=clock.now(),
+                                             timeout=timedelta(minutes=30))
+    assert same.id == first.id and not created
+    clock.advance(timedelta(minutes=45))
+    new, created = get_or_open_conversation(session=seeded, channel="sms",
+                                            external_id="+15305550101", now=clock.now(),
+                                            timeout=timedelta(minutes=30))
+    assert created and new.id != first.id and first.status == "closed"
+
+
+def test_consent_ledger(seeded: Session, clock: FixedClock) -> None:
+    assert not is_opted_out(session=seeded, address="+15305550199")
+    assert record_opt_out(session=seeded, address="+15305550199", channel="sms",
+                          now=clock.now(), via="sms:STOP")
+    assert is_opted_out(session=seeded, address="+15305550199")
+    assert not record_opt_out(session=seeded, address="+15305550199", channel="sms",
+                              now=clock.now(), via="sms:STOP")
+    record_opt_in(session=seeded, address="+15305550199", channel="sms", now=clock.now(),
+                  via="sms:START")
+    assert not is_opted_out(session=seeded, address="+15305550199")
+
+
+def test_service_request_reference(seeded: Session, clock: FixedClock) -> None:
+    request = create_service_request(session=seeded, type="no_water", description="no water",
+                                     source_channel="sms", now=clock.now())
+    assert request.reference == f"SR-{request.id:06d}"
