@@ -6,6 +6,7 @@ Amounts are ``Decimal`` (``Numeric(12, 2)``); datetimes are aware UTC; dates
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -233,6 +234,9 @@ class Conversation(Base):
     __table_args__ = (Index("ix_conversations_channel_external", "channel", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The conversation's name towards Rasa and the action server: unguessable and
+    # unique across databases (Rasa's tracker store outlives a test database).
+    key: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
     channel: Mapped[str] = mapped_column(String(8))
     external_id: Mapped[str] = mapped_column(String(254))
     customer_address: Mapped[str] = mapped_column(String(254), default="")

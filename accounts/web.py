@@ -55,7 +55,6 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.context = context
-    app.state.session_factory = context.session_factory
     app.include_router(health.router)
     for spec in ROUTERS:
         router = _load_router(spec)

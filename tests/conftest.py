@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -16,8 +17,13 @@ from accounts.clock import FixedClock
 from accounts.db import make_engine, make_sessionmaker
 from accounts.district import District, load_district
 from accounts.seed import seed_demo
+from accounts.context import build_context
 from accounts.settings import Settings
+from accounts.web import create_app
 from tests.utils import database
+from tests.utils.live_server import LiveServer, serve
+from tests.utils.rasa import RasaStack, iter_stack
+from tests.utils.servers import free_port as closed_port
 from tests.utils.servers import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,3 +108,54 @@ def seeded(session: Session, clock: FixedClock, district: District) -> Session:
               generated=40, months=12)
     session.commit()
     return session
+
+
+# -- the gateway over real HTTP, and the real Rasa stack --------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_gateway(sqlite_template: Path) -> Iterator[LiveServer]:
+    """One uvicorn server for the session; each test swaps its own context in."""
+    placeholder = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite:///{sqlite_template}",
+        district_file=ROOT / "bot" / "district.yml",
+    )
+    app = create_app(build_context(placeholder, clock=FixedClock(OFFICE_HOURS_NOW)))
+    with serve(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(shared_gateway: LiveServer,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
+    """The real Rasa server with the trained model and the real action server."""
+    yield from iter_stack(tmp_path_factory.mktemp("rasa"), shared_gateway.url)
+
+
+@pytest.fixture
+def gateway(shared_gateway: LiveServer, settings: Settings, engine: Engine,
+            clock: FixedClock) -> Iterator[LiveServer]:
+    """The live gateway serving this test's database, settings and clock."""
+    settings.public_base_url = shared_gateway.url
+    if settings.rasa_url == Settings.model_fields["rasa_url"].default:
+        # No Rasa in this test unless it asks for `gateway_with_rasa`: a closed port.
+        settings.rasa_url = f"http://127.0.0.1:{closed_port()}"
+    context = build_context(settings, engine=engine, clock=clock)
+    previous = shared_gateway.app.state.context
+    shared_gateway.app.state.context = context
+    try:
+        yield shared_gateway
+    finally:
+        shared_gateway.app.state.context = previous
+
+
+@pytest.fixture
+def gateway_with_rasa(rasa_stack: RasaStack, settings: Settings,
+                      request: pytest.FixtureRequest) -> LiveServer:
+    """The live gateway talking to the real Rasa server and action server."""
+    settings.rasa_url = rasa_stack.rasa_url
+    settings.rasa_token = SecretStr(rasa_stack.token)
+    settings.actions_url = rasa_stack.actions_url
+    server: LiveServer = request.getfixturevalue("gateway")
+    return server

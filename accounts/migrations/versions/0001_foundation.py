@@ -166,6 +166,7 @@ def upgrade() -> None:
 
     op.create_table('conversations',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=32), nullable=False),
     sa.Column('channel', sa.String(length=8), nullable=False),
     sa.Column('external_id', sa.String(length=254), nullable=False),
     sa.Column('customer_address', sa.String(length=254), nullable=False),
@@ -180,6 +181,7 @@ def upgrade() -> None:
     sa.Column('duration_seconds', sa.Integer(), nullable=True),
     sa.Column('meta', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_conversations_account_id_accounts')),
+    sa.UniqueConstraint('key', name=op.f('uq_conversations_key')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations'))
     )
     with op.batch_alter_table('conversations', schema=None) as batch_op:
