@@ -104,10 +104,15 @@ FIRST_NAMES = ["Ana", "Ben", "Carmen", "David", "Elena", "Frank", "Grace", "Hect
 LAST_NAMES = ["Alvarez", "Brooks", "Chen", "Diaz", "Evans", "Flores", "Garcia", "Hughes",
               "Ibarra", "Johnson", "Kim", "Lopez", "Miller", "Nguyen", "Ortega", "Perez",
               "Reyes", "Smith", "Torres", "Vargas", "Walker", "Young"]
-# Fictional 555-01xx numbers in California area codes other than the district's 530.
-AREA_CODES = ["209", "213", "279", "310", "323", "408", "415", "510", "559", "562", "619",
-              "626", "650", "661", "707", "714", "760", "805", "818", "831", "858", "909",
-              "916", "925", "949", "951"]
+# Fictional 555-01xx numbers: California area codes first, then every other
+# NXX code, so each generated customer has a number of their own (about 71,000).
+_CALIFORNIA = ["209", "213", "279", "310", "323", "408", "415", "510", "559", "562", "619",
+               "626", "650", "661", "707", "714", "760", "805", "818", "831", "858", "909",
+               "916", "925", "949", "951"]
+AREA_CODES = _CALIFORNIA + [
+    f"{a}{b}{c}" for a in range(2, 10) for b in range(9) for c in range(10)
+    if not (b == 1 and c == 1) and f"{a}{b}{c}" not in _CALIFORNIA and f"{a}{b}{c}" != "530"
+]
 
 
 @dataclass
@@ -354,10 +359,10 @@ def _seed_generated(
                 "locked_off_at": _local_noon(today - timedelta(days=5)) if status != "active"
                 else None,
             })
-            area = AREA_CODES[index // 100 % len(AREA_CODES)]
-            contacts.append({"customer_id": customer_id, "kind": "phone",
-                             "value": f"+1{area}55501{index % 100:02d}",
-                             "is_primary": True, "undeliverable": False})
+            if index < len(AREA_CODES) * 100:
+                contacts.append({"customer_id": customer_id, "kind": "phone",
+                                 "value": f"+1{AREA_CODES[index // 100]}55501{index % 100:02d}",
+                                 "is_primary": True, "undeliverable": False})
             if rng.random() < 0.7:
                 contacts.append({"customer_id": customer_id, "kind": "email",
                                  "value": f"customer{1100001 + index}@example.com",

@@ -63,14 +63,15 @@ def balance_summary(*, session: Session, account: Account, today: date) -> Balan
     bills = session.scalars(
         select(Bill).where(Bill.account_id == account.id).order_by(Bill.due_date)
     ).all()
-    paid = session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.account_id == account.id)
-    )
+    payments = session.scalars(
+        select(Payment).where(Payment.account_id == account.id).order_by(Payment.posted_at)
+    ).all()
     adjusted = session.scalar(
         select(func.coalesce(func.sum(Adjustment.amount), 0)).where(
             Adjustment.account_id == account.id
         )
     )
+    paid = sum((payment.amount for payment in payments), ZERO)
     credit = Decimal(paid or 0) - Decimal(adjusted or 0)
     billed = sum((bill.amount for bill in bills), ZERO)
     amount_due = max(billed - credit, ZERO).quantize(Decimal("0.01"))
@@ -91,12 +92,7 @@ def balance_summary(*, session: Session, account: Account, today: date) -> Balan
             next_due = bill.due_date
     if amount_due == ZERO:
         past_due = ZERO
-    last = session.scalars(
-        select(Payment)
-        .where(Payment.account_id == account.id)
-        .order_by(Payment.posted_at.desc())
-        .limit(1)
-    ).first()
+    last = payments[-1] if payments else None
     locked_off = account.status == "locked-off"
     due_date = oldest_unpaid_due if oldest_unpaid_due is not None else next_due
     return BalanceSummary(
