@@ -26,7 +26,7 @@ async def _database(context: AppContext) -> dict[str, Any]:
 
     try:
         return await asyncio.wait_for(asyncio.to_thread(probe), PROBE_TIMEOUT * 2)
-    except Exception as error:  # noqa: BLE001 - any failure is "down" for a health probe
+    except Exception as error:
         return {"status": "down", "error": type(error).__name__}
 
 
@@ -52,7 +52,7 @@ async def _inbox(context: AppContext) -> dict[str, Any]:
 
     try:
         return await asyncio.wait_for(asyncio.to_thread(probe), PROBE_TIMEOUT * 2)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return {"status": "down", "error": type(error).__name__}
 
 

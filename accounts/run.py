@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from honcho.manager import Manager
+from honcho.manager import Manager  # type: ignore[import-untyped]
 
 from accounts.settings import Settings, get_settings
 

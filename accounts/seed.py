@@ -318,11 +318,11 @@ def _seed_generated(
     zone_names = list(ZONES)
     for start in range(0, count, batch):
         people = [
-            (i, random.Random(f"valley-springs-{i}"))  # noqa: S311 - demo data
+            (i, random.Random(f"valley-springs-{i}"))
             for i in range(start, min(start + batch, count))
         ]
         customers = []
-        for index, rng in people:
+        for _index, rng in people:
             language = "es" if rng.random() < 0.15 else "en"
             customers.append({
                 "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",

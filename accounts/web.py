@@ -23,6 +23,7 @@ ROUTERS = (
     "channels.status_callbacks:router",
     "escalation.api:router",
     "escalation.web:router",
+    "escalation.paging_routes:router",
 )
 
 

@@ -25,12 +25,12 @@ from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from accounts.db import make_engine, make_sessionmaker  # noqa: E402
-from accounts.migrate import upgrade  # noqa: E402
-from accounts.models import Account, ContactPoint  # noqa: E402
-from accounts.seed import seed_demo  # noqa: E402
-from accounts.services.balance import balance_summary  # noqa: E402
-from accounts.services.lookup import (  # noqa: E402
+from accounts.db import make_engine, make_sessionmaker
+from accounts.migrate import upgrade
+from accounts.models import Account, ContactPoint
+from accounts.seed import seed_demo
+from accounts.services.balance import balance_summary
+from accounts.services.lookup import (
     find_account_by_number,
     find_accounts_by_email,
     find_accounts_by_phone,
@@ -42,7 +42,7 @@ TODAY = date(2026, 11, 24)
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def prepare(url: str, accounts: int) -> None:
@@ -63,11 +63,12 @@ def prepare(url: str, accounts: int) -> None:
 def measure(url: str, samples: int) -> dict[str, tuple[float, float]]:
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
-    rng = random.Random(7)  # noqa: S311
+    rng = random.Random(7)
     with factory() as session:
         numbers = list(session.scalars(select(Account.number)))
-        phones = list(session.scalars(select(ContactPoint.value).where(ContactPoint.kind == "phone")))
-        emails = list(session.scalars(select(ContactPoint.value).where(ContactPoint.kind == "email")))
+        values = select(ContactPoint.value)
+        phones = list(session.scalars(values.where(ContactPoint.kind == "phone")))
+        emails = list(session.scalars(values.where(ContactPoint.kind == "email")))
     cases: dict[str, Callable[[object], object]] = {}
     results: dict[str, tuple[float, float]] = {}
     with factory() as session:

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.clock import FixedClock
+from accounts.context import build_context
 from accounts.db import make_engine, make_sessionmaker
 from accounts.district import District, load_district
 from accounts.seed import seed_demo
-from accounts.context import build_context
 from accounts.settings import Settings
 from accounts.web import create_app
 from tests.utils import database

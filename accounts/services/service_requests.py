@@ -16,7 +16,7 @@ PRIORITIES = ("emergency", "high", "normal", "low")
 def create_service_request(
     *,
     session: Session,
-    type: str,  # noqa: A002 - the domain's word
+    type: str,
     description: str,
     source_channel: str,
     now: datetime,

@@ -5,7 +5,14 @@ import logging
 import pytest
 
 from accounts.phone import normalize_phone
-from accounts.redact import CARD_PLACEHOLDER, find_cards, luhn_ok, mask_address, redact_cards, redact_pii
+from accounts.redact import (
+    CARD_PLACEHOLDER,
+    find_cards,
+    luhn_ok,
+    mask_address,
+    redact_cards,
+    redact_pii,
+)
 
 
 @pytest.mark.parametrize("raw", ["+15305550101", "(530) 555-0101", "530.555.0101", "530 555 0101",
@@ -38,7 +45,9 @@ def test_account_numbers_and_phones_are_not_cards() -> None:
 
 
 def test_pii_is_removed_for_logs() -> None:
-    line = redact_pii("dana.whitfield@example.com from +15305550101 acct 1000417 card 4111111111111111")
+    line = redact_pii(
+        "dana.whitfield@example.com from +15305550101 acct 1000417 card 4111111111111111"
+    )
     assert "example.com" not in line and "5550101" not in line and "1000417" not in line
     assert "4111" not in line
     assert mask_address("+15305550101").endswith("01") and "555" not in mask_address("+15305550101")

@@ -29,7 +29,7 @@ def postgres_reachable() -> str | None:
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return f"PostgreSQL at {PG_BASE_URL} unreachable: {type(error).__name__}"
     finally:
         engine.dispose()

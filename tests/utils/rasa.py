@@ -23,7 +23,7 @@ from tests.utils.servers import free_port, unavailable, wait_for_port
 ROOT = Path(__file__).resolve().parents[2]
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = ROOT / "models" / "district.tar.gz"
-RASA_TOKEN = "test-rasa-token"  # noqa: S105
+RASA_TOKEN = "test-rasa-token"
 
 
 @dataclass

@@ -27,11 +27,12 @@ def test_account_number_normalisation(raw: str | None, expected: str | None) -> 
 
 
 def test_lookups(seeded: Session) -> None:
-    assert find_account_by_number(session=seeded, number="100-0417").customer.name == "Dana Whitfield"
+    dana = find_account_by_number(session=seeded, number="100-0417")
+    assert dana is not None and dana.customer.name == "Dana Whitfield"
     assert find_account_by_number(session=seeded, number="9999999") is None
     assert find_account_by_number(session=seeded, number="not a number") is None
-    assert [a.number for a in find_accounts_by_email(session=seeded,
-                                                     email="Dana.Whitfield@Example.com")] == ["1000417"]
+    by_email = find_accounts_by_email(session=seeded, email="Dana.Whitfield@Example.com")
+    assert [a.number for a in by_email] == ["1000417"]
     assert find_accounts_by_email(session=seeded, email="nobody@example.com") == []
     assert find_accounts_by_email(session=seeded, email="garbage") == []
     assert find_accounts_by_phone(session=seeded, phone="(530) 555-0199") == []
