@@ -84,10 +84,16 @@ def problems(settings: Settings, procs: list[Process]) -> list[str]:
         found.append("the Rasa environment (.venv-rasa) is missing; run `make run`")
     if not MODEL.exists():
         found.append("no trained Rasa model in models/; run `make run` to train one")
-    found.extend(settings.production_problems())
     reason = database_problem(settings)
     if reason:
         found.append(reason)
+    else:
+        from accounts.db import make_engine, make_sessionmaker
+        from accounts.startup_checks import production_refusals
+
+        engine = make_engine(settings.effective_database_url)
+        found.extend(production_refusals(settings, make_sessionmaker(engine)))
+        engine.dispose()
     return found
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from accounts import health
 from accounts.context import AppContext, build_context
 from accounts.settings import get_settings
+from accounts.startup_checks import production_refusals
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ def create_app(context: AppContext | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        refusals = production_refusals(context.settings, context.session_factory)
+        if refusals:
+            raise RuntimeError("refusing to start in production mode: " + "; ".join(refusals))
         yield
         await context.http.aclose()
         context.engine.dispose()

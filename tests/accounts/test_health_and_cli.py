@@ -83,3 +83,24 @@ def test_migrations_upgrade_an_existing_database_without_loss(tmp_path: Path) ->
 
     with sqlite3.connect(tmp_path / "old.db") as db:
         assert db.execute("SELECT count(*) FROM accounts").fetchone()[0] == 8
+
+
+def test_production_refuses_demo_users_and_secrets(seeded, settings: Settings,
+                                                   engine) -> None:
+    from accounts.db import make_sessionmaker
+    from accounts.startup_checks import production_refusals
+
+    settings.production = True
+    reasons = production_refusals(settings, make_sessionmaker(engine))
+    assert any("demo CSR user" in r for r in reasons)
+    assert any("TWILIO_AUTH_TOKEN" in r for r in reasons)
+    settings.production = False
+    assert production_refusals(settings, make_sessionmaker(engine)) == []
+
+
+def test_pinned_clock_is_refused_in_production(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    settings = Settings(_env_file=None, production=True,
+                        assistant_now=datetime(2026, 11, 27, 6, tzinfo=UTC))
+    assert any("ASSISTANT_NOW" in p for p in settings.production_problems())
