@@ -82,4 +82,6 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Closed when the handler returns, before the response is sent: a test (or a
+# shutdown) that disposes the engine right after a response finds no open connection.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -66,6 +66,8 @@ def processes(settings: Settings) -> list[Process]:
             actions_port,
         ),
         Process("inbox", [str(GATEWAY_BIN / "assistant"), "inbox", "run"], None),
+        # Re-pages on-call staff and sends due notice messages (quiet hours, pacing).
+        Process("oncall", [str(GATEWAY_BIN / "assistant"), "oncall", "watch"], None),
     ]
 
 
@@ -151,6 +153,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``assistant run``."""
     run = subparsers.add_parser("run", help="start every process (what `make run` starts)")
-    run.add_argument("--only", nargs="*", choices=["gateway", "rasa", "actions", "inbox"],
+    run.add_argument("--only", nargs="*", choices=["gateway", "rasa", "actions", "inbox", "oncall"],
                      help="start only these processes")
     run.set_defaults(handler=cmd_run)

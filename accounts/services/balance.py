@@ -108,5 +108,10 @@ def balance_summary(*, session: Session, account: Account, today: date) -> Balan
         autopay=account.autopay,
         locked_off=locked_off,
         reconnection_fee=account.reconnection_fee if locked_off else ZERO,
-        amount_to_restore=(amount_due + account.reconnection_fee) if locked_off else ZERO,
+        # What restores service: the balance and the fee, less any credit already paid.
+        amount_to_restore=(
+            max(billed - credit + account.reconnection_fee, ZERO).quantize(Decimal("0.01"))
+            if locked_off
+            else ZERO
+        ),
     )

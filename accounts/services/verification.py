@@ -29,7 +29,8 @@ class VerificationResult:
     factor: str
 
 
-def _factor_kind(account: Account, answer: str) -> tuple[str, bool]:
+def factor_kind(account: Account, answer: str) -> tuple[str, bool]:
+    """Which factor ``answer`` is (zip, last4, unknown) and whether it matches ``account``."""
     digits = re.sub(r"\D", "", answer)
     if len(digits) == 5:
         return "zip", hmac.compare_digest(digits, account.zip[:5])
@@ -66,7 +67,7 @@ def check_factor(
     if failures >= MAX_FAILURES:
         log.warning("verification locked for an account after %d failures", failures)
         return VerificationResult(ok=False, attempts_left=0, locked=True, factor="none")
-    factor, ok = _factor_kind(account, answer)
+    factor, ok = factor_kind(account, answer)
     session.add(
         VerificationAttempt(
             account_id=account.id,

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -36,6 +37,7 @@ class RasaStack:
     workdir: Path
     gateway_url: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: list[IO[bytes]] = field(default_factory=list)
 
     @property
     def rasa_port(self) -> int:
@@ -86,6 +88,7 @@ def _start_rasa(stack: RasaStack) -> subprocess.Popen[bytes]:
     endpoints = stack.workdir / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "{stack.actions_url}/webhook"\n')
     log = (stack.workdir / "rasa.log").open("ab")
+    stack.logs.append(log)
     return subprocess.Popen(
         [str(RASA_BIN), "run", "--enable-api", "--auth-token", stack.token, "--interface",
          "127.0.0.1", "--port", str(stack.rasa_port), "--model", str(MODEL), "--endpoints",
@@ -125,6 +128,7 @@ def start_stack(workdir: Path, gateway_url: str) -> RasaStack:
     )
     actions_port = int(stack.actions_url.rsplit(":", 1)[1])
     log = (workdir / "actions.log").open("ab")
+    stack.logs.append(log)
     stack.processes["actions"] = subprocess.Popen(
         [str(RASA_BIN), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
         cwd=ROOT, env=_env(stack), stdout=log, stderr=subprocess.STDOUT,
@@ -143,6 +147,9 @@ def stop_stack(stack: RasaStack) -> None:
     for process in list(stack.processes.values()):
         _stop(process)
     stack.processes.clear()
+    for log in stack.logs:
+        log.close()
+    stack.logs.clear()
 
 
 def iter_stack(workdir: Path, gateway_url: str) -> Iterator[RasaStack]:
