@@ -1,0 +1,355 @@
+"""``POST /twilio/sms``: Twilio Messaging webhook → keywords or the assistant → TwiML.
+
+Order of work for one inbound text:
+
+1. signature (``channels.signature``; 403 otherwise), body size limits;
+2. idempotency on ``MessageSid``: a redelivery gets the TwiML answered the
+   first time and is not processed again;
+3. STOP / START / HELP keywords (and plain-language opt-outs) are answered
+   here, before Rasa, and recorded in the consent ledger;
+4. a digit reply selects the numbered option offered last;
+5. the common turn (:mod:`channels.relay`) asks Rasa;
+6. replies are split into bodies Twilio accepts and returned as ``<Message>``s;
+   MMS media URLs go on the contact log and on any open ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounts.db import SessionDep
+from accounts.models import Account, ContactLog, Conversation, Ticket
+from accounts.phone import normalize_phone
+from accounts.services.consent import is_opted_out, record_opt_in, record_opt_out
+from accounts.services.contacts import record_contact
+from accounts.services.conversations import find_open_conversation
+from channels.base import BotReply, Button, InboundMessage, Language
+from channels.deps import ChannelServices, ChannelServicesDep
+from channels.keywords import KeywordKind, KeywordMatch, classify_keyword
+from channels.rasa_client import SMS_TIMEOUT_SECONDS
+from channels.relay import DuplicateMessage, TurnResult, serialized_writes
+from channels.signature import TwilioRequest, TwilioRequestDep
+from channels.sms_text import TWILIO_MAX_BODY, resolve_choice
+from channels.twiml import offered_buttons, render_sms, sms_bodies
+from escalation.paging import handle_page_reply
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["twilio"])
+
+MAX_MEDIA = 10
+#: Only a short numeric reply can pick an offered option (saves a lookup otherwise).
+_DIGIT_REPLY = re.compile(r"^\s*#?\s*\d{1,2}\s*[.)]?\s*$")
+XML = "application/xml"
+
+_MEDIA_ACK = {
+    "en": "We got your photo and added it to your case.",
+    "es": "Recibimos su foto y la agregamos a su caso.",
+}
+_PAY_LINK = {
+    "en": "You can pay securely online: {link}",
+    "es": "Puede pagar de forma segura en línea: {link}",
+}
+
+
+def _xml(twiml: str) -> Response:
+    return Response(content=twiml, media_type=XML)
+
+
+def _language(value: str | None) -> Language:
+    return "es" if value and value.startswith("es") else "en"
+
+
+def _media_urls(form: TwilioRequest) -> list[dict[str, str]]:
+    try:
+        count = min(int(form.get("NumMedia", "0") or 0), MAX_MEDIA)
+    except ValueError:
+        count = 0
+    media: list[dict[str, str]] = []
+    for index in range(count):
+        url = form.get(f"MediaUrl{index}")
+        if url.startswith("https://") or url.startswith("http://"):
+            media.append(
+                {"url": url[:1000], "content_type": form.get(f"MediaContentType{index}")[:100]}
+            )
+    return media
+
+
+def _replay(session: Session, message_sid: str) -> Response:
+    entry = session.scalars(select(ContactLog).where(ContactLog.external_id == message_sid)).first()
+    twiml = (entry.meta or {}).get("twiml") if entry is not None else None
+    return _xml(twiml if isinstance(twiml, str) else render_sms([]))
+
+
+def _stored_buttons(conversation: Conversation) -> list[Button]:
+    raw = (conversation.meta or {}).get("sms_buttons") or []
+    buttons: list[Button] = []
+    for item in raw:
+        if isinstance(item, list | tuple) and len(item) == 2:
+            buttons.append(Button(str(item[0]), str(item[1])))
+    return buttons
+
+
+def _remember(
+    session: Session,
+    conversation: Conversation,
+    log_id: int | None,
+    buttons: Sequence[Button],
+    twiml: str,
+) -> None:
+    meta = dict(conversation.meta or {})
+    meta["sms_buttons"] = [[b.title, b.payload] for b in buttons]
+    conversation.meta = meta
+    if log_id is not None:
+        entry = session.get(ContactLog, log_id)
+        if entry is not None:
+            entry.meta = {**(entry.meta or {}), "twiml": twiml}
+
+
+def _attach_media(
+    session: Session,
+    conversation: Conversation,
+    media: list[dict[str, str]],
+    log_id: int | None,
+    ticket_id: int | None,
+) -> bool:
+    """Add MMS media to the conversation's open ticket; True when one took them."""
+    statement = select(Ticket).where(
+        Ticket.conversation_id == conversation.id,
+        Ticket.status.in_(("new", "claimed", "waiting")),
+    )
+    if ticket_id is not None:
+        statement = select(Ticket).where(Ticket.id == ticket_id)
+    ticket = session.scalars(statement.order_by(Ticket.id.desc()).limit(1)).first()
+    if ticket is None:
+        return False
+    attachments = list(ticket.attachments or [])
+    for item in media:
+        attachments.append({**item, "source": "mms", "contact_log_id": log_id})
+    ticket.attachments = attachments
+    if log_id is not None:
+        entry = session.get(ContactLog, log_id)
+        if entry is not None and entry.ticket_id is None:
+            entry.ticket_id = ticket.id
+    session.flush()
+    return True
+
+
+def _keyword_reply(
+    *,
+    services: ChannelServices,
+    session: Session,
+    match: KeywordMatch,
+    message: InboundMessage,
+    sender: str,
+) -> Response | None:
+    """Handle STOP/START/HELP before the assistant; ``None`` lets the turn go on."""
+    relay = services.relay
+    district = services.context.district
+    now = services.context.clock.now()
+    if match.kind is KeywordKind.OUTAGE:
+        return None
+    if match.kind is KeywordKind.OPT_IN_IF_OPTED_OUT and not is_opted_out(
+        session=session, address=sender, channel="sms"
+    ):
+        return None
+    conversation, _ = relay.open_conversation(
+        session=session, message=message, conversation_key=sender
+    )
+    language = _language(match.language or conversation.language)
+    log_id = relay.record_inbound(
+        session=session,
+        message=message,
+        conversation=conversation,
+        meta={"keyword": match.kind.value},
+    )
+    program = district.sms_program
+    bodies: list[str] = []
+    if match.kind is KeywordKind.OPT_OUT:
+        changed = record_opt_out(
+            session=session,
+            address=sender,
+            channel="sms",
+            now=now,
+            via="sms-keyword",
+            text=message.text[:200],
+        )
+        # One confirmation per opt-out; a repeated STOP gets silence.
+        if changed:
+            bodies = [program.opt_out_confirmation.text(language)]
+    elif match.kind in (KeywordKind.OPT_IN, KeywordKind.OPT_IN_IF_OPTED_OUT):
+        record_opt_in(
+            session=session,
+            address=sender,
+            channel="sms",
+            now=now,
+            via="sms-keyword",
+            text=message.text[:200],
+        )
+        bodies = [program.opt_in_confirmation.text(language)]
+    elif match.kind is KeywordKind.HELP:
+        bodies = [program.help_text.text(language)]
+    twiml = render_sms(bodies)
+    for body in bodies:
+        record_contact(
+            session=session,
+            channel="sms",
+            direction="outbound",
+            kind="message",
+            body=body,
+            at=now,
+            conversation=conversation,
+            actor="bot",
+            meta={"keyword": match.kind.value},
+        )
+    _remember(session, conversation, log_id, [], twiml)
+    session.commit()
+    return _xml(twiml)
+
+
+@router.post("/twilio/sms", response_class=Response)
+def inbound_sms(
+    tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
+) -> Response:
+    """Twilio's inbound-message webhook; answers with TwiML ``<Message>``s.
+
+    A plain ``def``: FastAPI runs it in its thread pool, so database work never
+    blocks the event loop; only the wait for Rasa runs on the loop.
+    """
+    message_sid = tw.get("MessageSid") or tw.get("SmsSid")
+    raw_from = tw.get("From")
+    if not message_sid or not raw_from:
+        logger.warning("sms webhook without MessageSid or From")
+        return _xml(render_sms([]))
+    sender = normalize_phone(raw_from) or raw_from[:40]
+    body = tw.form.get("Body", "") or ""
+    truncated = len(body) > TWILIO_MAX_BODY
+    body = body[:TWILIO_MAX_BODY]
+    # On-call staff acknowledging an emergency page ("ACK" / "ACK 12", issue 7) is
+    # answered here, before keywords and the assistant; customers' texts pass on.
+    page_reply = handle_page_reply(
+        session=session, from_number=sender, body=body, now=services.context.clock.now()
+    )
+    if page_reply is not None:
+        session.commit()
+        return _xml(render_sms([page_reply]))
+    media = _media_urls(tw)
+    meta: dict[str, Any] = {"to": tw.get("To")}
+    if tw.get("MessagingServiceSid"):
+        meta["messaging_service_sid"] = tw.get("MessagingServiceSid")
+    if truncated:
+        meta["truncated"] = True
+    message = InboundMessage(
+        channel="sms",
+        sender=sender,
+        text=body.strip(),
+        external_id=message_sid,
+        media_urls=tuple(m["url"] for m in media),
+        meta={**meta, "media": media} if media else meta,
+    )
+    relay = services.relay
+    try:
+        match = classify_keyword(body)
+        with serialized_writes(session):
+            if match is not None:
+                keyword_response = _keyword_reply(
+                    services=services,
+                    session=session,
+                    match=match,
+                    message=message,
+                    sender=sender,
+                )
+                if keyword_response is not None:
+                    return keyword_response
+            rasa_text: str | None = None
+            if match is not None and match.kind is KeywordKind.OUTAGE:
+                rasa_text = "/outage"
+            elif not body.strip() and media:
+                # A photo without words: let the assistant ask what it shows.
+                rasa_text = "I am sending a photo."
+            elif not body.strip():
+                # An empty text: nothing to ask the assistant; record it, answer nothing.
+                conversation, _ = relay.open_conversation(
+                    session=session, message=message, conversation_key=sender
+                )
+                log_id = relay.record_inbound(
+                    session=session, message=message, conversation=conversation
+                )
+                twiml = render_sms([])
+                _remember(session, conversation, log_id, _stored_buttons(conversation), twiml)
+                session.commit()
+                return _xml(twiml)
+            elif _DIGIT_REPLY.match(body):
+                existing = find_open_conversation(
+                    session=session, channel="sms", external_id=sender
+                )
+                buttons = _stored_buttons(existing) if existing is not None else []
+                rasa_text = resolve_choice(body, buttons)
+            session.rollback()  # end any read before waiting on anything
+
+        twiml = relay.turn_in_worker_thread(
+            session=session,
+            message=message,
+            conversation_key=sender,
+            timeout=SMS_TIMEOUT_SECONDS,
+            rasa_text=rasa_text,
+            extra_metadata={"input": "text"},
+            then=partial(_finish, services, session, media, sender),
+        )
+    except DuplicateMessage:
+        session.rollback()
+        return _replay(session, message_sid)
+    return _xml(twiml)
+
+
+def _finish(
+    services: ChannelServices,
+    session: Session,
+    media: list[dict[str, str]],
+    sender: str,
+    result: TurnResult,
+) -> str:
+    """Render, record and remember the replies of a turn; returns the TwiML.
+
+    Runs inside the turn's write section; the relay commits right after.
+    """
+    conversation = result.conversation
+    language = _language(conversation.language)
+    replies = list(result.replies)
+    if media and _attach_media(
+        session, conversation, media, result.inbound_log_id, result.ticket_id
+    ):
+        replies.append(BotReply(text=_MEDIA_ACK[language]))
+    for reply in list(replies):
+        if reply.custom_type == "pay" and not reply.text and reply.custom is not None:
+            account = str(reply.custom.get("account") or "")
+            if not account and result.conversation.account_id:
+                linked = session.get(Account, result.conversation.account_id)
+                account = linked.number if linked else ""
+            link = services.context.district.payments.portal_link(account)
+            replies.append(BotReply(text=_PAY_LINK[language].format(link=link)))
+    if is_opted_out(session=session, address=sender, channel="sms"):
+        # Nothing goes to an opted-out number, not even a reply.
+        bodies: list[str] = []
+    else:
+        bodies = sms_bodies(replies, language=language)
+    twiml = render_sms(bodies)
+    services.relay.record_replies(
+        session=session,
+        conversation=conversation,
+        replies=replies,
+        rendered=bodies,
+        ticket_id=result.ticket_id,
+    )
+    buttons = offered_buttons(replies) if replies else _stored_buttons(conversation)
+    _remember(session, conversation, result.inbound_log_id, buttons, twiml)
+    return twiml

@@ -1,0 +1,1085 @@
+"""``POST /twilio/voice`` and ``/twilio/voice/*``: the phone line (IVR).
+
+A call is one conversation (keyed by CallSid). The flow:
+
+* ``/twilio/voice`` — greeting with the district's name and "para español
+  oprima 2"; caller-ID lookup files the call on the account.
+* ``/twilio/voice/language`` — 2 switches to Spanish (recogniser ``es-MX`` and
+  a Spanish voice from then on); anything else goes on in English.
+* ``/twilio/voice/turn`` — every later ``<Gather>``: keypad menu (1 balance,
+  2 pay, 3 outages and water problems, 4 start/stop service, 0 a person),
+  keypad choices for offered buttons, digits typed when a number is asked
+  (account numbers, ZIPs), and speech for the assistant. Low confidence gets
+  one re-prompt, then the keypad; silence gets two re-prompts, then a person
+  (office open) or voicemail (closed).
+* ``/twilio/voice/pay`` — ``<Pay>``'s result: the payment (or the failure)
+  is recorded and the caller hears the confirmation number. Card data stays
+  inside Twilio.
+* ``/twilio/voice/dial``, ``/whisper``, ``/recorded``, ``/transcription`` —
+  hand-off: transfer with a whisper of the case summary, or voicemail that
+  becomes a ticket with a callback request and its transcription.
+
+Every turn URL carries a turn number ``n``; a redelivered request (same call,
+same path, same ``n``) gets the TwiML answered the first time.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from accounts.db import SessionDep
+from accounts.models import Account, ContactLog, Conversation, Payment, Ticket
+from accounts.phone import normalize_phone
+from accounts.redact import redact_cards
+from accounts.services.contacts import record_contact
+from accounts.services.lookup import find_account_by_number
+from accounts.services.tickets import open_ticket
+from channels.base import Button, InboundMessage
+from channels.deps import ChannelServices, ChannelServicesDep
+from channels.rasa_client import VOICE_TIMEOUT_SECONDS
+from channels.relay import DuplicateMessage, TurnResult, serialized_writes
+from channels.signature import TwilioRequest, TwilioRequestDep
+from channels.twiml import (
+    HandoffRoute,
+    PaySettings,
+    VoiceUrls,
+    new_gather,
+    parse_amount,
+    render_handoff,
+    render_voice,
+    render_voicemail,
+    say,
+    with_query,
+)
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["twilio"])
+
+XML = "application/xml"
+LOW_CONFIDENCE = 0.3
+MAX_SILENCES = 2  # re-prompts before a person or voicemail
+MAX_LOW_CONFIDENCE = 1  # re-prompts before offering the keypad
+MAX_SPEECH_CHARS = 500
+MAX_DIGITS = 20
+
+#: Keypad menu → what the assistant is asked (Rasa intent triggers).
+MENU: Mapping[str, str] = {
+    "1": "/check_balance",
+    "2": "/make_payment",
+    "3": "/outage",
+    "0": "/human_agent",
+}
+SERVICE_MENU: Mapping[str, str] = {"1": "/start_service", "2": "/stop_service"}
+
+_TEXT: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "welcome": "Thank you for calling {name}.",
+        "menu": (
+            "Tell me in a few words how I can help, or use your keypad. For your balance, "
+            "press 1. To make a payment, press 2. For outages and water problems, press 3. "
+            "To start or stop service, press 4. To speak with a representative, press 0."
+        ),
+        "service_menu": "To start new service, press 1. To stop service, press 2.",
+        "not_option": "Sorry, that is not one of the options.",
+        "no_input": "Sorry, I did not hear anything.",
+        "low_confidence": "Sorry, I did not catch that. Could you say it again?",
+        "use_keypad": "Sorry, I am having trouble understanding. You can also use your keypad.",
+        "anything_else": "Is there anything else I can help you with?",
+        "unavailable": "Sorry, our automated system is not available right now.",
+        "paid": (
+            "Thank you. Your payment of {amount} dollars was approved. "
+            "Your confirmation number is {code}. Again, that is {code}."
+        ),
+        "pay_failed": (
+            "Your payment did not go through, and your card was not charged. "
+            "To try again, say pay my bill. To speak with a representative, press 0."
+        ),
+        "pay_cancelled": "The payment was cancelled. Nothing was charged.",
+        "voicemail_thanks": "Thank you. We received your message and will call you back. Goodbye.",
+        "goodbye": "Thank you for calling. Goodbye.",
+        "whisper": "Call from the automated line. Ticket {ticket}. {summary}",
+        "whisper_plain": "Call from the automated line.",
+    },
+    "es": {
+        "welcome": "Gracias por llamar a {name}.",
+        "menu": (
+            "Dígame en pocas palabras cómo le puedo ayudar, o use su teclado. Para su saldo, "
+            "oprima 1. Para hacer un pago, oprima 2. Para cortes de agua y problemas con el "
+            "agua, oprima 3. Para iniciar o cancelar el servicio, oprima 4. Para hablar con un "
+            "representante, oprima 0."
+        ),
+        "service_menu": (
+            "Para iniciar un servicio nuevo, oprima 1. Para cancelar el servicio, oprima 2."
+        ),
+        "not_option": "Lo siento, esa no es una de las opciones.",
+        "no_input": "Lo siento, no escuché nada.",
+        "low_confidence": "Lo siento, no le entendí. ¿Puede repetirlo?",
+        "use_keypad": "Lo siento, me cuesta entenderle. También puede usar su teclado.",
+        "anything_else": "¿Hay algo más en lo que le pueda ayudar?",
+        "unavailable": "Lo sentimos, nuestro sistema automático no está disponible ahora.",
+        "paid": (
+            "Gracias. Su pago de {amount} dólares fue aprobado. "
+            "Su número de confirmación es {code}. Repito, {code}."
+        ),
+        "pay_failed": (
+            "Su pago no se procesó y no se hizo ningún cargo a su tarjeta. Para intentarlo de "
+            "nuevo, diga pagar mi factura. Para hablar con un representante, oprima 0."
+        ),
+        "pay_cancelled": "El pago fue cancelado. No se hizo ningún cargo.",
+        "voicemail_thanks": ("Gracias. Recibimos su mensaje y le devolveremos la llamada. Adiós."),
+        "goodbye": "Gracias por llamar. Adiós.",
+        "whisper": "Llamada de la línea automática. Caso {ticket}. {summary}",
+        "whisper_plain": "Llamada de la línea automática.",
+    },
+}
+_SPANISH_REQUEST = re.compile(r"\b(espa[nñ]ol|spanish)\b", re.IGNORECASE)
+
+
+def text(language: str | None, key: str, **values: object) -> str:
+    """A fixed phrase of the phone line in the caller's language."""
+    table = _TEXT.get((language or "en")[:2], _TEXT["en"])
+    return table[key].format(**values)
+
+
+def _xml(twiml: str) -> Response:
+    return Response(content=twiml, media_type=XML)
+
+
+def _base(services: ChannelServices) -> str:
+    return f"{services.context.settings.public_base_url.rstrip('/')}/twilio/voice"
+
+
+def voice_urls(services: ChannelServices, n: int) -> VoiceUrls:
+    """Absolute webhook URLs for the turn after turn ``n``."""
+    base = _base(services)
+    return VoiceUrls(
+        gather=with_query(f"{base}/turn", n=n),
+        pay=with_query(f"{base}/pay", n=n),
+        dial_result=with_query(f"{base}/dial", n=n),
+        recorded=with_query(f"{base}/recorded", n=n),
+        transcription=f"{base}/transcription",
+        whisper=f"{base}/whisper",
+    )
+
+
+def handoff_route(services: ChannelServices) -> HandoffRoute:
+    """Transfer (office open) or voicemail (closed), from the business calendar."""
+    context = services.context
+    twilio = context.settings.twilio
+    return HandoffRoute(
+        office_open=context.calendar.is_open(context.clock.now()),
+        csr_number=twilio.csr_number or None,
+        queue_name=twilio.csr_queue,
+    )
+
+
+def pay_settings(services: ChannelServices) -> PaySettings:
+    """``<Pay>`` with the configured payment connector."""
+    return PaySettings(connector=services.context.settings.twilio.pay_connector)
+
+
+# -- conversation state ------------------------------------------------------
+
+
+def _state(conversation: Conversation) -> dict[str, Any]:
+    return dict((conversation.meta or {}).get("voice") or {})
+
+
+def _save_state(conversation: Conversation, state: Mapping[str, Any]) -> None:
+    meta = dict(conversation.meta or {})
+    meta["voice"] = dict(state)
+    conversation.meta = meta
+
+
+def _next_n(conversation: Conversation) -> int:
+    state = _state(conversation)
+    n = int(state.get("n", 0)) + 1
+    state["n"] = n
+    _save_state(conversation, state)
+    return n
+
+
+def _query(tw: TwilioRequest) -> dict[str, str]:
+    """The query parameters of the URL Twilio called (turn number, ticket, amount)."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(tw.url).query).items() if v}
+
+
+def _turn_key(tw: TwilioRequest, step: str) -> str:
+    query = _query(tw)
+    n = re.sub(r"\D", "", query.get("n", "0"))[:9] or "0"
+    silence = ":s" if query.get("silence") else ""
+    return f"voice:{tw.get('CallSid')}:{step}:{n}{silence}"
+
+
+def _stash(session: Session, log_id: int | None, twiml: str) -> None:
+    if log_id is None:
+        return
+    entry = session.get(ContactLog, log_id)
+    if entry is not None:
+        entry.meta = {**(entry.meta or {}), "twiml": twiml}
+
+
+def _replay(session: Session, key: str, conversation: Conversation | None) -> Response:
+    """The TwiML answered to the first delivery of this request."""
+    entry = session.scalars(select(ContactLog).where(ContactLog.external_id == key)).first()
+    twiml = (entry.meta or {}).get("twiml") if entry is not None else None
+    if isinstance(twiml, str):
+        return _xml(twiml)
+    # The first delivery is still being handled: ask again rather than act twice.
+    language = conversation.language if conversation else "en"
+    return _xml(_prompt_twiml([], language=language, services=None, n=0))
+
+
+def _caller(tw: TwilioRequest) -> str:
+    raw = tw.get("From") or tw.get("Caller")
+    return normalize_phone(raw) or "anonymous"
+
+
+def _message(
+    tw: TwilioRequest,
+    *,
+    text_value: str,
+    kind: str,
+    key: str,
+    language: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> InboundMessage:
+    return InboundMessage(
+        channel="voice",
+        sender=_caller(tw),
+        text=text_value,
+        external_id=key,
+        language="es" if language == "es" else ("en" if language == "en" else None),
+        kind=kind,
+        meta=dict(meta or {}),
+    )
+
+
+# -- rendering ---------------------------------------------------------------
+
+
+def _prompt_twiml(
+    texts: Sequence[str],
+    *,
+    language: str | None,
+    services: ChannelServices | None,
+    n: int,
+    num_digits: int | None = None,
+    action: str | None = None,
+) -> str:
+    """Say ``texts`` inside a ``<Gather>`` posting to the next turn."""
+    response = VoiceResponse()
+    gather_action = action or (
+        voice_urls(services, n).gather if services is not None else "/twilio/voice/turn"
+    )
+    gather = new_gather(action=gather_action, language=language, num_digits=num_digits)
+    for line in texts:
+        say(gather, line, language)
+    response.append(gather)
+    response.redirect(with_query(gather_action, silence=1), method="POST")
+    return str(response)
+
+
+def _menu(
+    services: ChannelServices, conversation: Conversation, *, before: Sequence[str] = ()
+) -> str:
+    language = conversation.language
+    state = _state(conversation)
+    state.update({"mode": "menu", "buttons": [], "prompt": [text(language, "menu")]})
+    _save_state(conversation, state)
+    n = _next_n(conversation)
+    return _prompt_twiml(
+        [*before, text(language, "menu")],
+        language=language,
+        services=services,
+        n=n,
+        num_digits=1,
+    )
+
+
+def _reprompt(
+    services: ChannelServices, conversation: Conversation, *, before: Sequence[str]
+) -> str:
+    """Say ``before`` then repeat the last prompt with the same input mode."""
+    state = _state(conversation)
+    prompt = [str(p) for p in state.get("prompt") or []]
+    mode = state.get("mode", "menu")
+    single = mode in ("menu", "service") or bool(state.get("buttons"))
+    n = _next_n(conversation)
+    return _prompt_twiml(
+        [*before, *prompt],
+        language=conversation.language,
+        services=services,
+        n=n,
+        num_digits=1 if single else None,
+    )
+
+
+def _handoff_twiml(
+    services: ChannelServices,
+    conversation: Conversation,
+    *,
+    before: Sequence[str],
+    ticket_id: int | None,
+) -> str:
+    language = conversation.language
+    response = VoiceResponse()
+    for line in before:
+        say(response, line, language)
+    n = _next_n(conversation)
+    render_handoff(
+        response,
+        language=language,
+        urls=voice_urls(services, n),
+        handoff=handoff_route(services),
+        ticket_id=ticket_id,
+    )
+    state = _state(conversation)
+    state["mode"] = "handoff"
+    _save_state(conversation, state)
+    return str(response)
+
+
+def _render_turn(services: ChannelServices, session: Session, result: TurnResult) -> str:
+    conversation = result.conversation
+    language = conversation.language
+    state = _state(conversation)
+    if result.degraded:
+        return _handoff_twiml(
+            services,
+            conversation,
+            before=[text(language, "unavailable")],
+            ticket_id=result.ticket_id,
+        )
+    replies = list(result.replies)
+    if not replies:
+        state.update({"mode": "rasa", "buttons": [], "prompt": [text(language, "anything_else")]})
+        _save_state(conversation, state)
+        n = _next_n(conversation)
+        return _prompt_twiml(
+            [text(language, "anything_else")], language=language, services=services, n=n
+        )
+    buttons: list[Button] = []
+    for reply in replies:
+        if reply.buttons:
+            buttons = list(reply.buttons)
+    kinds = {r.custom_type for r in replies}
+    state.update(
+        {
+            "mode": "handoff" if "handoff" in kinds else ("pay" if "pay" in kinds else "rasa"),
+            "buttons": [[b.title, b.payload] for b in buttons],
+            "prompt": [r.text for r in replies if r.text][-2:],
+            "silence": 0,
+            "low_confidence": 0,
+        }
+    )
+    _save_state(conversation, state)
+    n = _next_n(conversation)
+    if "hangup" in kinds:
+        conversation.outcome = conversation.outcome or "completed"
+    return render_voice(
+        replies,
+        language=language,
+        urls=voice_urls(services, n),
+        pay=pay_settings(services),
+        handoff=handoff_route(services),
+    )
+
+
+@dataclass(frozen=True)
+class AskRasa:
+    """A turn that needs the assistant: what the caller said and what Rasa gets."""
+
+    spoken: str
+    kind: str
+    rasa_text: str | None
+    meta: Mapping[str, Any]
+
+
+def _rasa_turn(
+    services: ChannelServices,
+    session: Session,
+    tw: TwilioRequest,
+    key: str,
+    ask: AskRasa,
+) -> Response:
+    """Ask the assistant (outside the write section) and render its answer."""
+    message = _message(tw, text_value=ask.spoken, kind=ask.kind, key=key, meta=ask.meta)
+
+    def render(result: TurnResult) -> str:
+        twiml = _render_turn(services, session, result)
+        _stash(session, result.inbound_log_id, twiml)
+        return twiml
+
+    try:
+        twiml = services.relay.turn_in_worker_thread(
+            session=session,
+            message=message,
+            conversation_key=tw.get("CallSid"),
+            timeout=VOICE_TIMEOUT_SECONDS,
+            rasa_text=ask.rasa_text,
+            extra_metadata={"input": ask.kind},
+            then=render,
+        )
+    except DuplicateMessage:
+        with serialized_writes(session):
+            session.rollback()
+            return _replay(session, key, None)
+    return _xml(twiml)
+
+
+def _serialized(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """Run a webhook that only touches the database inside one write section."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        with serialized_writes(kwargs["session"]):
+            return handler(*args, **kwargs)
+
+    return wrapper
+
+
+# -- webhooks ----------------------------------------------------------------
+
+
+@router.post("/twilio/voice", response_class=Response)
+@_serialized
+def incoming_call(
+    tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
+) -> Response:
+    """A new call: greeting, language choice, caller-ID lookup."""
+    call_sid = tw.get("CallSid")
+    if not call_sid:
+        logger.warning("voice webhook without CallSid")
+        response = VoiceResponse()
+        response.hangup()
+        return _xml(str(response))
+    key = f"voice:{call_sid}:start"
+    relay = services.relay
+    message = _message(
+        tw, text_value="(call started)", kind="call", key=key, meta={"to": tw.get("To")}
+    )
+    conversation, _ = relay.open_conversation(
+        session=session, message=message, conversation_key=call_sid
+    )
+    try:
+        log_id = relay.record_inbound(session=session, message=message, conversation=conversation)
+    except DuplicateMessage:
+        session.rollback()
+        return _replay(session, key, conversation)
+    district = services.context.district
+    state = _state(conversation)
+    state.update({"mode": "language", "silence": 0, "low_confidence": 0, "buttons": []})
+    _save_state(conversation, state)
+    n = _next_n(conversation)
+    response = VoiceResponse()
+    gather = new_gather(
+        action=with_query(f"{_base(services)}/language", n=n),
+        language="en",
+        num_digits=1,
+        timeout=3,
+    )
+    say(gather, text("en", "welcome", name=district.name), "en")
+    say(gather, "Para español, oprima 2.", "es")
+    response.append(gather)
+    response.redirect(with_query(f"{_base(services)}/language", n=n, silence=1), method="POST")
+    twiml = str(response)
+    _stash(session, log_id, twiml)
+    session.commit()
+    return _xml(twiml)
+
+
+def _conversation_for(
+    services: ChannelServices, session: Session, tw: TwilioRequest
+) -> Conversation:
+    message = _message(tw, text_value="", kind="call", key="")
+    conversation, _ = services.relay.open_conversation(
+        session=session, message=message, conversation_key=tw.get("CallSid") or "unknown"
+    )
+    return conversation
+
+
+@router.post("/twilio/voice/language", response_class=Response)
+def choose_language(
+    tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
+) -> Response:
+    """The greeting's answer: 2 (or "español") → Spanish; else English."""
+    key = _turn_key(tw, "language")
+    with serialized_writes(session):
+        outcome = _language_choice(services, session, tw, key)
+        if isinstance(outcome, AskRasa):
+            session.rollback()  # the turn records everything; end this read first
+    if isinstance(outcome, AskRasa):
+        return _rasa_turn(services, session, tw, key, outcome)
+    return outcome
+
+
+def _language_choice(
+    services: ChannelServices, session: Session, tw: TwilioRequest, key: str
+) -> Response | AskRasa:
+    digits = re.sub(r"[^0-9*#]", "", tw.get("Digits"))[:MAX_DIGITS]
+    speech = tw.get("SpeechResult")[:MAX_SPEECH_CHARS]
+    conversation = _conversation_for(services, session, tw)
+    if digits == "2" or _SPANISH_REQUEST.search(speech):
+        conversation.language = "es"
+        message = _message(
+            tw,
+            text_value=digits or speech,
+            kind="dtmf" if digits else "speech",
+            key=key,
+            language="es",
+            meta={"choice": "spanish"},
+        )
+        try:
+            log_id = services.relay.record_inbound(
+                session=session, message=message, conversation=conversation
+            )
+        except DuplicateMessage:
+            session.rollback()
+            return _replay(session, key, conversation)
+        twiml = _menu(services, conversation)
+        _stash(session, log_id, twiml)
+        session.commit()
+        return _xml(twiml)
+    conversation.language = "en"
+    session.flush()
+    if digits:
+        return _handle_digits(services, session, tw, conversation, digits, key)
+    if speech:
+        return _handle_speech(services, session, tw, conversation, speech, key)
+    message = _message(tw, text_value="", kind="no_input", key=key, language="en")
+    try:
+        log_id = services.relay.record_inbound(
+            session=session, message=message, conversation=conversation
+        )
+    except DuplicateMessage:
+        session.rollback()
+        return _replay(session, key, conversation)
+    twiml = _menu(services, conversation)
+    _stash(session, log_id, twiml)
+    session.commit()
+    return _xml(twiml)
+
+
+@router.post("/twilio/voice/turn", response_class=Response)
+def gather_turn(
+    tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
+) -> Response:
+    """One ``<Gather>`` result: keypad, speech, or silence.
+
+    A plain ``def`` (FastAPI's thread pool): database work stays off the event
+    loop; only the wait for Rasa runs on it.
+    """
+    key = _turn_key(tw, "turn")
+    digits = re.sub(r"[^0-9*#]", "", tw.get("Digits"))[:MAX_DIGITS]
+    speech = tw.get("SpeechResult")[:MAX_SPEECH_CHARS]
+    with serialized_writes(session):
+        conversation = _conversation_for(services, session, tw)
+        outcome: Response | AskRasa
+        if digits:
+            outcome = _handle_digits(services, session, tw, conversation, digits, key)
+        elif speech:
+            outcome = _handle_speech(services, session, tw, conversation, speech, key)
+        else:
+            outcome = _handle_silence(services, session, tw, conversation, key)
+        if isinstance(outcome, AskRasa):
+            session.rollback()  # the turn records everything; end this read first
+    if isinstance(outcome, AskRasa):
+        return _rasa_turn(services, session, tw, key, outcome)
+    return outcome
+
+
+def _handle_silence(
+    services: ChannelServices,
+    session: Session,
+    tw: TwilioRequest,
+    conversation: Conversation,
+    key: str,
+) -> Response:
+    language = conversation.language
+    message = _message(tw, text_value="", kind="no_input", key=key)
+    try:
+        log_id = services.relay.record_inbound(
+            session=session, message=message, conversation=conversation
+        )
+    except DuplicateMessage:
+        session.rollback()
+        return _replay(session, key, conversation)
+    state = _state(conversation)
+    silences = int(state.get("silence", 0)) + 1
+    state["silence"] = silences
+    _save_state(conversation, state)
+    if silences > MAX_SILENCES:
+        twiml = _handoff_twiml(
+            services, conversation, before=[text(language, "no_input")], ticket_id=None
+        )
+    else:
+        twiml = _reprompt(services, conversation, before=[text(language, "no_input")])
+    _stash(session, log_id, twiml)
+    session.commit()
+    return _xml(twiml)
+
+
+def _handle_speech(
+    services: ChannelServices,
+    session: Session,
+    tw: TwilioRequest,
+    conversation: Conversation,
+    speech: str,
+    key: str,
+) -> Response | AskRasa:
+    language = conversation.language
+    try:
+        confidence = float(tw.get("Confidence") or "1")
+    except ValueError:
+        confidence = 1.0
+    state = _state(conversation)
+    state["silence"] = 0
+    if confidence < LOW_CONFIDENCE:
+        message = _message(
+            tw,
+            text_value=speech,
+            kind="speech",
+            key=key,
+            meta={"confidence": confidence, "low_confidence": True},
+        )
+        try:
+            log_id = services.relay.record_inbound(
+                session=session, message=message, conversation=conversation
+            )
+        except DuplicateMessage:
+            session.rollback()
+            return _replay(session, key, conversation)
+        low = int(state.get("low_confidence", 0)) + 1
+        state["low_confidence"] = low
+        _save_state(conversation, state)
+        if low > MAX_LOW_CONFIDENCE:
+            state["low_confidence"] = 0
+            _save_state(conversation, state)
+            twiml = _menu(services, conversation, before=[text(language, "use_keypad")])
+        else:
+            twiml = _reprompt(services, conversation, before=[text(language, "low_confidence")])
+        _stash(session, log_id, twiml)
+        session.commit()
+        return _xml(twiml)
+    state["low_confidence"] = 0
+    _save_state(conversation, state)
+    return AskRasa(spoken=speech, kind="speech", rasa_text=None, meta={"confidence": confidence})
+
+
+def _handle_digits(
+    services: ChannelServices,
+    session: Session,
+    tw: TwilioRequest,
+    conversation: Conversation,
+    digits: str,
+    key: str,
+) -> Response | AskRasa:
+    language = conversation.language
+    state = _state(conversation)
+    state["silence"] = 0
+    _save_state(conversation, state)
+    mode = state.get("mode", "menu")
+    buttons = [Button(str(b[0]), str(b[1])) for b in state.get("buttons") or []]
+    rasa_text: str | None = None
+    choice: dict[str, Any] = {}
+    if buttons and len(digits) == 1 and digits.isdigit():
+        index = int(digits) - 1
+        if 0 <= index < len(buttons):
+            rasa_text = buttons[index].payload
+            choice = {"button": buttons[index].title}
+    elif mode in ("menu", "language") and len(digits) == 1:
+        if digits == "4":
+            message = _message(
+                tw, text_value=digits, kind="dtmf", key=key, meta={"menu": "service"}
+            )
+            try:
+                log_id = services.relay.record_inbound(
+                    session=session, message=message, conversation=conversation
+                )
+            except DuplicateMessage:
+                session.rollback()
+                return _replay(session, key, conversation)
+            state.update(
+                {"mode": "service", "buttons": [], "prompt": [text(language, "service_menu")]}
+            )
+            _save_state(conversation, state)
+            n = _next_n(conversation)
+            twiml = _prompt_twiml(
+                [text(language, "service_menu")],
+                language=language,
+                services=services,
+                n=n,
+                num_digits=1,
+            )
+            _stash(session, log_id, twiml)
+            session.commit()
+            return _xml(twiml)
+        rasa_text = MENU.get(digits)
+        choice = {"menu": digits}
+    elif mode == "service" and len(digits) == 1:
+        rasa_text = SERVICE_MENU.get(digits)
+        choice = {"menu": f"4{digits}"}
+    else:
+        # A number the assistant asked for (account number, ZIP): send it as text.
+        return AskRasa(spoken=digits, kind="dtmf", rasa_text=None, meta={"digits": len(digits)})
+    if rasa_text is None:
+        message = _message(tw, text_value=digits, kind="dtmf", key=key, meta={"invalid": True})
+        try:
+            log_id = services.relay.record_inbound(
+                session=session, message=message, conversation=conversation
+            )
+        except DuplicateMessage:
+            session.rollback()
+            return _replay(session, key, conversation)
+        twiml = _reprompt(services, conversation, before=[text(language, "not_option")])
+        _stash(session, log_id, twiml)
+        session.commit()
+        return _xml(twiml)
+    return AskRasa(
+        spoken=digits, kind="dtmf", rasa_text=rasa_text, meta={**choice, "sent": rasa_text}
+    )
+
+
+# -- payment -------------------------------------------------------------------
+
+_PAY_CANCELLED = frozenset({"caller-interrupted-with-star", "caller-hung-up"})
+
+
+def _spell(code: str) -> str:
+    """A confirmation code read out one character at a time."""
+    return ", ".join(ch for ch in code if ch.isalnum())
+
+
+def _account_for_payment(
+    session: Session, conversation: Conversation, number: str
+) -> Account | None:
+    if number:
+        account = find_account_by_number(session=session, number=number)
+        if account is not None:
+            return account
+    if conversation.account_id is not None:
+        return session.get(Account, conversation.account_id)
+    return None
+
+
+@router.post("/twilio/voice/pay", response_class=Response)
+@_serialized
+def pay_result(tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep) -> Response:
+    """``<Pay>``'s action: record the payment or the failure, speak the outcome."""
+    conversation = _conversation_for(services, session, tw)
+    language = conversation.language
+    key = _turn_key(tw, "pay")
+    result = tw.get("Result").lower()
+    code = re.sub(r"[^A-Za-z0-9-]", "", tw.get("PaymentConfirmationCode"))[:64]
+    query = _query(tw)
+    amount = parse_amount(tw.get("ChargeAmount") or query.get("amount", ""))
+    account = _account_for_payment(session, conversation, query.get("account", ""))
+    now = services.context.clock.now()
+    # What Twilio reports about the card is masked already; keep only type and result.
+    details = {
+        "result": result,
+        "card_type": tw.get("PaymentCardType")[:20],
+        "error": tw.get("PaymentError")[:200],
+        "connector_error": tw.get("ConnectorError")[:200],
+        "amount": str(amount) if amount is not None else None,
+    }
+    message = _message(
+        tw, text_value=f"payment {result or 'unknown'}", kind="payment", key=key, meta=details
+    )
+    try:
+        log_id = services.relay.record_inbound(
+            session=session, message=message, conversation=conversation
+        )
+    except DuplicateMessage:
+        session.rollback()
+        return _replay(session, key, conversation)
+    before: list[str]
+    if result == "success" and code and amount is not None and account is not None:
+        existing = session.scalars(select(Payment).where(Payment.confirmation == code)).first()
+        if existing is None:
+            session.add(
+                Payment(
+                    account_id=account.id,
+                    amount=amount,
+                    method="card",
+                    posted_at=now,
+                    confirmation=code,
+                    source_channel="voice",
+                )
+            )
+        record_contact(
+            session=session,
+            channel="voice",
+            direction="internal",
+            kind="payment",
+            body=f"Phone payment of ${amount} approved, confirmation {code}.",
+            at=now,
+            conversation=conversation,
+            account=account,
+            actor="system",
+            meta={"confirmation": code, "amount": str(amount)},
+        )
+        conversation.outcome = "paid"
+        before = [text(language, "paid", amount=_say_amount(amount), code=_spell(code))]
+    elif result == "success":
+        # Charged but we cannot post it: a person must (never lose a payment).
+        ticket = open_ticket(
+            session=session,
+            calendar=services.context.calendar,
+            intent="make_payment",
+            channel="voice",
+            now=now,
+            conversation=conversation,
+            account=account,
+            summary=(
+                f"A phone payment was approved (confirmation {code or 'missing'}, amount "
+                f"{amount or 'unknown'}) but could not be posted automatically: "
+                f"{'no account' if account is None else 'missing details'}. Post it by hand."
+            ),
+            reason="phone payment to post",
+            hand_off=False,
+        )
+        record_contact(
+            session=session,
+            channel="voice",
+            direction="internal",
+            kind="payment",
+            body=f"Phone payment approved but not posted; ticket #{ticket.id}.",
+            at=now,
+            conversation=conversation,
+            account=account,
+            actor="system",
+            ticket_id=ticket.id,
+        )
+        before = [
+            text(
+                language,
+                "paid",
+                amount=_say_amount(amount or Decimal("0")),
+                code=_spell(code) or "-",
+            )
+        ]
+    else:
+        record_contact(
+            session=session,
+            channel="voice",
+            direction="internal",
+            kind="payment_failed",
+            body=f"Phone payment not completed: {result or 'no result'}.",
+            at=now,
+            conversation=conversation,
+            account=account,
+            actor="system",
+            meta=details,
+        )
+        before = [text(language, "pay_cancelled" if result in _PAY_CANCELLED else "pay_failed")]
+    state = _state(conversation)
+    state.update({"mode": "rasa", "buttons": [], "prompt": [text(language, "anything_else")]})
+    _save_state(conversation, state)
+    n = _next_n(conversation)
+    twiml = _prompt_twiml(
+        [*before, text(language, "anything_else")], language=language, services=services, n=n
+    )
+    _stash(session, log_id, twiml)
+    session.commit()
+    return _xml(twiml)
+
+
+def _say_amount(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+# -- hand-off ------------------------------------------------------------------
+
+
+def _ticket_from_query(session: Session, tw: TwilioRequest) -> Ticket | None:
+    raw = _query(tw).get("ticket", "")
+    if not raw.isdigit() or len(raw) > 12:
+        return None
+    return session.get(Ticket, int(raw))
+
+
+@router.post("/twilio/voice/dial", response_class=Response)
+@_serialized
+def dial_result(
+    tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
+) -> Response:
+    """After ``<Dial>``/``<Enqueue>``: done if answered, else voicemail."""
+    conversation = _conversation_for(services, session, tw)
+    status = (tw.get("DialCallStatus") or tw.get("QueueResult")).lower()
+    ticket = _ticket_from_query(session, tw)
+    now = services.context.clock.now()
+    record_contact(
+        session=session,
+        channel="voice",
+        direction="internal",
+        kind="transfer",
+        body=f"Transfer to a representative: {status or 'unknown'}.",
+        at=now,
+        conversation=conversation,
+        actor="system",
+        ticket_id=ticket.id if ticket else None,
+    )
+    response = VoiceResponse()
+    if status in ("completed", "answered", "bridged"):
+        conversation.outcome = conversation.outcome or "transferred"
+        response.hangup()
+    else:
+        n = _next_n(conversation)
+        render_voicemail(
+            response,
+            language=conversation.language,
+            urls=voice_urls(services, n),
+            ticket_id=ticket.id if ticket else None,
+            office_closed=not handoff_route(services).office_open,
+        )
+    session.commit()
+    return _xml(str(response))
+
+
+@router.post("/twilio/voice/whisper", response_class=Response)
+@_serialized
+def whisper(tw: TwilioRequestDep, session: SessionDep) -> Response:
+    """What the CSR hears before the caller is connected: the case summary."""
+    ticket = _ticket_from_query(session, tw)
+    response = VoiceResponse()
+    if ticket is not None:
+        summary = redact_cards(ticket.summary)[:600]
+        say(response, text("en", "whisper", ticket=ticket.id, summary=summary), "en")
+    else:
+        say(response, text("en", "whisper_plain"), "en")
+    return _xml(str(response))
+
+
+@router.post("/twilio/voice/recorded", response_class=Response)
+@_serialized
+def voicemail_recorded(
+    tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
+) -> Response:
+    """A voicemail is done: it becomes (or joins) a ticket with a callback request."""
+    conversation = _conversation_for(services, session, tw)
+    language = conversation.language
+    recording_sid = tw.get("RecordingSid")[:64]
+    recording_url = tw.get("RecordingUrl")[:1000]
+    try:
+        duration = int(tw.get("RecordingDuration") or "0")
+    except ValueError:
+        duration = 0
+    response = VoiceResponse()
+    if not recording_url or duration <= 0:
+        say(response, text(language, "goodbye"), language)
+        response.hangup()
+        return _xml(str(response))
+    key = f"voice:{recording_sid or tw.get('CallSid')}:recording"
+    message = _message(
+        tw,
+        text_value="(voicemail)",
+        kind="voicemail",
+        key=key,
+        meta={"recording_url": recording_url, "recording_sid": recording_sid, "duration": duration},
+    )
+    try:
+        log_id = services.relay.record_inbound(
+            session=session, message=message, conversation=conversation
+        )
+    except DuplicateMessage:
+        session.rollback()
+        return _replay(session, key, conversation)
+    now = services.context.clock.now()
+    caller = _caller(tw)
+    attachment = {
+        "kind": "voicemail",
+        "url": recording_url,
+        "recording_sid": recording_sid,
+        "duration": duration,
+    }
+    ticket = _ticket_from_query(session, tw)
+    if ticket is None:
+        ticket = open_ticket(
+            session=session,
+            calendar=services.context.calendar,
+            intent="callback",
+            channel="voice",
+            now=now,
+            conversation=conversation,
+            summary=(
+                f"Voicemail ({duration} s) left after hours; the caller asks for a call back "
+                f"at {caller}. Transcription follows when ready."
+            ),
+            reason="voicemail: callback requested",
+            callback_number="" if caller == "anonymous" else caller,
+            attachments=[attachment],
+        )
+    else:
+        ticket.attachments = [*list(ticket.attachments or []), attachment]
+        if caller != "anonymous" and not ticket.callback_number:
+            ticket.callback_number = caller
+        ticket.updated_at = now
+    entry = session.get(ContactLog, log_id)
+    if entry is not None:
+        entry.ticket_id = ticket.id
+    conversation.outcome = conversation.outcome or "voicemail"
+    say(response, text(language, "voicemail_thanks"), language)
+    response.hangup()
+    twiml = str(response)
+    _stash(session, log_id, twiml)
+    session.commit()
+    return _xml(twiml)
+
+
+@router.post("/twilio/voice/transcription", response_class=Response)
+@_serialized
+def voicemail_transcription(
+    tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
+) -> Response:
+    """Twilio's transcription of a voicemail: added to its ticket and the contact log."""
+    recording_sid = tw.get("RecordingSid")[:64]
+    status = tw.get("TranscriptionStatus").lower()
+    transcript = redact_cards(tw.get("TranscriptionText"))[:4000]
+    ticket = _ticket_from_query(session, tw)
+    recording = session.scalars(
+        select(ContactLog).where(ContactLog.external_id == f"voice:{recording_sid}:recording")
+    ).first()
+    if ticket is None and recording is not None and recording.ticket_id is not None:
+        ticket = session.get(Ticket, recording.ticket_id)
+    key = f"voice:{recording_sid}:transcription"
+    now = services.context.clock.now()
+    existing = session.scalars(select(ContactLog).where(ContactLog.external_id == key)).first()
+    if existing is None:
+        conversation = (
+            session.get(Conversation, recording.conversation_id)
+            if recording is not None and recording.conversation_id
+            else None
+        )
+        record_contact(
+            session=session,
+            channel="voice",
+            direction="inbound",
+            kind="transcription",
+            body=transcript if status == "completed" else f"(transcription {status or 'failed'})",
+            at=now,
+            conversation=conversation,
+            ticket_id=ticket.id if ticket else None,
+            external_id=key,
+            meta={"recording_sid": recording_sid, "status": status},
+        )
+        if ticket is not None and status == "completed" and transcript:
+            ticket.summary = f"{ticket.summary}\nVoicemail transcription: {transcript}"
+            ticket.updated_at = now
+        session.commit()
+    return Response(status_code=204)
