@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.clock import Clock, clock_from
-from accounts.db import make_engine, make_sessionmaker
+from accounts.db import make_engine, make_sessionmaker, writer_engine
 from accounts.district import District, load_district
 from accounts.settings import Settings
 
@@ -48,7 +48,7 @@ def build_context(
     return AppContext(
         settings=settings,
         engine=engine,
-        session_factory=make_sessionmaker(engine),
+        session_factory=make_sessionmaker(writer_engine(engine)),
         clock=clock or clock_from(settings.assistant_now),
         district=district,
         calendar=BusinessCalendar(district),

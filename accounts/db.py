@@ -60,14 +60,40 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # SQLAlchemy, not the driver, opens transactions (see _begin_immediate).
+            dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            # A deferred transaction that reads, then writes, fails at once with
+            # "database is locked" when another writer got there first (SQLite
+            # cannot wait without risking deadlock). Writers (see writer_engine)
+            # take the write lock at BEGIN and so queue on busy_timeout instead.
+            immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+_IMMEDIATE = "sqlite_begin_immediate"
+
+
+def writer_engine(engine: Engine) -> Engine:
+    """``engine`` for processes that write concurrently (gateway, workers).
+
+    On SQLite every transaction takes the write lock when it begins, so
+    concurrent writers wait for each other instead of failing; other databases
+    are unaffected. Read-only callers that hold a session open for long (tests,
+    reports) should use the plain engine, which does not block writers.
+    """
+    return engine.execution_options(**{_IMMEDIATE: True})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

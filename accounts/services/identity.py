@@ -29,8 +29,8 @@ from accounts.services.lookup import (
 from accounts.services.verification import (
     FAILURE_WINDOW,
     MAX_FAILURES,
-    factor_kind,
     check_factor,
+    factor_kind,
 )
 
 
