@@ -1,0 +1,311 @@
+"""The CSR JSON API under ``/api/`` (shared/contract/interfaces.md).
+
+Bearer-token authentication; 401 without a valid token, 403 for an action the
+CSR's level or role may not take, 404 for a ticket that does not exist, 409 when
+another CSR holds the ticket (or its state forbids the action), 422 for a bad
+request body, 429 while logins are throttled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from accounts.context import AppContext
+from accounts.db import SessionDep
+from accounts.deps import ContextDep
+from accounts.models import CsrUser
+from escalation import queue
+from escalation.auth import (
+    TOKEN_MAX_AGE,
+    ApiUser,
+    LoginFailed,
+    LoginThrottled,
+    authenticate,
+    client_address,
+    require_supervisor,
+    signer_for,
+)
+from escalation.presenters import account_view, entry_json, ticket_json, transcript_entries
+from escalation.replies import SmsSending, deliver_reply
+
+router = APIRouter(prefix="/api", tags=["csr-api"])
+
+
+class TokenRequest(BaseModel):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class ReplyRequest(BaseModel):
+    text: Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class ResolveRequest(BaseModel):
+    disposition: Annotated[str, Field(min_length=1, max_length=40)]
+    note: Annotated[str, Field(max_length=5000)] = ""
+
+
+class ReassignRequest(BaseModel):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class EscalateRequest(BaseModel):
+    level: Annotated[str, Field(min_length=1, max_length=10)]
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class NoteRequest(BaseModel):
+    text: Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+def sms_sender_of(context: AppContext) -> SmsSending | None:
+    """The gateway's outbound SMS sender: ``context.extras["sms_sender"]`` when a test or
+    the entry point put one there, else the channel services' sender (built on first use).
+    """
+    sender: SmsSending | None = context.extras.get("sms_sender")
+    if sender is not None:
+        return sender
+    try:
+        from channels.deps import channel_services
+    except ModuleNotFoundError:  # a gateway without the channels package
+        return None
+    built: SmsSending = channel_services(context).sms_sender
+    return built
+
+
+@contextmanager
+def http_errors() -> Iterator[None]:
+    """Queue errors as HTTP status codes."""
+    try:
+        yield
+    except queue.TicketNotFound as error:
+        raise HTTPException(status_code=404, detail=str(error)) from error
+    except queue.Forbidden as error:
+        raise HTTPException(status_code=403, detail=str(error)) from error
+    except queue.Conflict as error:
+        raise HTTPException(status_code=409, detail=str(error)) from error
+    except queue.InvalidRequest as error:
+        raise HTTPException(status_code=422, detail=str(error)) from error
+
+
+@router.post("/auth/token")
+def create_token(
+    body: TokenRequest, request: Request, session: SessionDep, context: ContextDep
+) -> dict[str, Any]:
+    """Exchange a CSR's username and password for a bearer token."""
+    try:
+        user = authenticate(
+            session=session,
+            username=body.username,
+            password=body.password,
+            address=client_address(request),
+            now=context.clock.now(),
+        )
+    except LoginThrottled as error:
+        session.commit()
+        raise HTTPException(status_code=429, detail=str(error)) from error
+    except LoginFailed as error:
+        session.commit()
+        raise HTTPException(
+            status_code=401, detail=str(error), headers={"WWW-Authenticate": "Bearer"}
+        ) from error
+    session.commit()
+    return {
+        "token": signer_for(context).api_token(user),
+        "token_type": "bearer",
+        "expires_in": TOKEN_MAX_AGE,
+        "username": user.username,
+        "level": user.level,
+    }
+
+
+@router.get("/tickets")
+def list_tickets(
+    user: ApiUser,
+    session: SessionDep,
+    response: Response,
+    status: Annotated[str | None, Query(max_length=10)] = None,
+    mine: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """Tickets the caller's level may see (``X-Total-Count`` has the full count)."""
+    with http_errors():
+        tickets, total = queue.list_tickets(
+            session=session, user=user, status=status, mine=mine, limit=limit, offset=offset
+        )
+    response.headers["X-Total-Count"] = str(total)
+    return [ticket_json(ticket) for ticket in tickets]
+
+
+@router.get("/tickets/{ticket_id}")
+def get_ticket(
+    ticket_id: int, user: ApiUser, session: SessionDep, context: ContextDep
+) -> dict[str, Any]:
+    """One ticket with its transcript, notes and account summary."""
+    with http_errors():
+        ticket = queue.get_ticket(session=session, user=user, ticket_id=ticket_id)
+    data = ticket_json(ticket)
+    data["transcript"] = [
+        entry_json(entry) for entry in transcript_entries(session=session, ticket=ticket)
+    ]
+    data["notes"] = [
+        entry_json(note) for note in queue.notes_for(session=session, ticket_id=ticket.id)
+    ]
+    data["callback_number"] = ticket.callback_number or None
+    data["attachments"] = ticket.attachments
+    if ticket.account is not None:
+        today = context.clock.now().astimezone(context.district.tz).date()
+        data["account_summary"] = account_view(
+            session=session, account=ticket.account, today=today
+        ).as_json()
+    return data
+
+
+@router.post("/tickets/{ticket_id}/claim")
+def claim(
+    ticket_id: int, user: ApiUser, session: SessionDep, context: ContextDep
+) -> dict[str, Any]:
+    """Take the ticket; 409 when another CSR holds it."""
+    with http_errors():
+        ticket = queue.claim(
+            session=session, user=user, ticket_id=ticket_id, now=context.clock.now()
+        )
+    session.commit()
+    return ticket_json(ticket)
+
+
+@router.post("/tickets/{ticket_id}/release")
+def release(
+    ticket_id: int, user: ApiUser, session: SessionDep, context: ContextDep
+) -> dict[str, Any]:
+    """Put the ticket back in the queue."""
+    with http_errors():
+        ticket = queue.release(
+            session=session, user=user, ticket_id=ticket_id, now=context.clock.now()
+        )
+    session.commit()
+    return ticket_json(ticket)
+
+
+def _held_ticket(session: SessionDep, user: CsrUser, ticket_id: int) -> Any:
+    ticket = queue.get_ticket(session=session, user=user, ticket_id=ticket_id)
+    if ticket.status not in queue.OPEN_STATUSES:
+        raise queue.Conflict(f"ticket {ticket_id} is {ticket.status}")
+    if ticket.claimed_by_id != user.id:
+        if ticket.claimed_by_id is None:
+            raise queue.Conflict(f"claim ticket {ticket_id} before replying")
+        raise queue.Conflict(f"ticket {ticket_id} is held by another CSR")
+    return ticket
+
+
+@router.post("/tickets/{ticket_id}/reply")
+def reply(
+    ticket_id: int, body: ReplyRequest, user: ApiUser, session: SessionDep, context: ContextDep
+) -> dict[str, Any]:
+    """Answer the customer on the ticket's channel (the caller must hold the ticket)."""
+    with http_errors():
+        ticket = _held_ticket(session, user, ticket_id)
+        result = deliver_reply(
+            session=session,
+            ticket=ticket,
+            user=user,
+            text=body.text,
+            now=context.clock.now(),
+            district=context.district,
+            sms=sms_sender_of(context),
+        )
+    session.commit()
+    return {
+        "ticket": ticket_id,
+        "channel": result.channel,
+        "status": result.status,
+        "outbound_ids": result.outbound_ids,
+        "callback_number": result.callback_number or None,
+    }
+
+
+@router.post("/tickets/{ticket_id}/notes")
+def add_note(
+    ticket_id: int, body: NoteRequest, user: ApiUser, session: SessionDep, context: ContextDep
+) -> dict[str, Any]:
+    """An internal note."""
+    with http_errors():
+        entry = queue.add_note(
+            session=session, user=user, ticket_id=ticket_id, text=body.text, now=context.clock.now()
+        )
+    session.commit()
+    return entry_json(entry)
+
+
+@router.post("/tickets/{ticket_id}/waiting")
+def waiting(
+    ticket_id: int, user: ApiUser, session: SessionDep, context: ContextDep
+) -> dict[str, Any]:
+    """Mark the ticket as waiting on the customer."""
+    with http_errors():
+        ticket = queue.set_waiting(
+            session=session, user=user, ticket_id=ticket_id, now=context.clock.now()
+        )
+    session.commit()
+    return ticket_json(ticket)
+
+
+@router.post("/tickets/{ticket_id}/escalate")
+def escalate(
+    ticket_id: int, body: EscalateRequest, user: ApiUser, session: SessionDep, context: ContextDep
+) -> dict[str, Any]:
+    """Send the ticket to a higher level."""
+    with http_errors():
+        ticket = queue.escalate(
+            session=session,
+            user=user,
+            ticket_id=ticket_id,
+            to_level=body.level,
+            reason=body.reason,
+            now=context.clock.now(),
+            calendar=context.calendar,
+        )
+    session.commit()
+    return ticket_json(ticket)
+
+
+@router.post("/tickets/{ticket_id}/reassign")
+def reassign(
+    ticket_id: int, body: ReassignRequest, user: ApiUser, session: SessionDep, context: ContextDep
+) -> dict[str, Any]:
+    """Give the ticket to another CSR (Senior CSR or manager only)."""
+    require_supervisor(user)
+    with http_errors():
+        ticket = queue.reassign(
+            session=session,
+            user=user,
+            ticket_id=ticket_id,
+            to_username=body.username,
+            now=context.clock.now(),
+        )
+    session.commit()
+    return ticket_json(ticket)
+
+
+@router.post("/tickets/{ticket_id}/resolve")
+def resolve(
+    ticket_id: int, body: ResolveRequest, user: ApiUser, session: SessionDep, context: ContextDep
+) -> dict[str, Any]:
+    """Resolve with a disposition code; the bot resumes the conversation."""
+    with http_errors():
+        ticket = queue.resolve(
+            session=session,
+            user=user,
+            ticket_id=ticket_id,
+            disposition=body.disposition,
+            note=body.note,
+            now=context.clock.now(),
+        )
+    session.commit()
+    return ticket_json(ticket)
