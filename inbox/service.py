@@ -1,0 +1,232 @@
+"""Wiring of the inbox from settings, and the long-running loop.
+
+Entry points (``assistant inbox run|poll``) call :func:`build_inbox`; tests
+build :class:`Inbox` from their own parts (Dovecot, aiosmtpd, a fixed clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from sqlalchemy.exc import DBAPIError
+
+from accounts.clock import Clock
+from accounts.context import AppContext
+from accounts.settings import Settings
+from inbox.classify import Classifier, ClassifierUnavailable, RasaClassifier
+from inbox.outbox import DrainReport, EmailOutbox, MaildirSender
+from inbox.reply import EmailSender, SmtpSender
+from inbox.sources import (
+    ImapSource,
+    MaildirSource,
+    MailSource,
+    MailSourceError,
+    imap_client_factory,
+)
+from inbox.triage import Triage, TriageSettings
+from inbox.worker import InboxWorker, LeaseLost, MailboxLeaseManager, PassReport, default_holder
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 25.0
+IDLE_SLICE_SECONDS = 5.0
+ERROR_BACKOFF_SECONDS = 10.0
+
+
+@dataclass
+class Inbox:
+    """A worker and its outbox."""
+
+    worker: InboxWorker
+    outbox: EmailOutbox
+    clock: Clock
+
+    async def poll_once(self) -> tuple[PassReport, DrainReport]:
+        """One pass: triage what is waiting, then send what is due."""
+        report = await asyncio.to_thread(self.worker.run_pass)
+        drained = await self.outbox.drain_once()
+        return report, drained
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set: triage a batch, send what is due, repeat; IDLE when empty.
+
+        Sending between batches (not beside them) keeps one writer on the
+        database at a time, which is what SQLite does best; a backlog's
+        replies still leave batch by batch.
+        """
+        # An unreachable mail server at start-up must not stop the other processes
+        # (`assistant run` supervises them together): keep trying.
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.worker.source.open)
+                break
+            except MailSourceError as error:
+                log.warning("mailbox unavailable: %s", error)
+                await _sleep_or_stop(stop, ERROR_BACKOFF_SECONDS)
+        try:
+            while not stop.is_set():
+                fetched = 0
+                failed = False
+                try:
+                    report = await asyncio.to_thread(self.worker.run_pass, max_batches=1)
+                    fetched = report.fetched
+                except LeaseLost:
+                    log.info("another worker holds the mailbox; waiting")
+                    await _sleep_or_stop(stop, self.worker.lease.ttl.total_seconds() / 3)
+                    continue
+                except (ClassifierUnavailable, MailSourceError, DBAPIError) as error:
+                    # The mail stays where it is; the next pass picks it up.
+                    log.warning("inbox pass interrupted: %s", type(error).__name__)
+                    failed = True
+                try:
+                    await self.outbox.drain_once()
+                except Exception:
+                    # The database may be briefly unavailable; sending resumes next round.
+                    log.exception("sending queued email failed")
+                if failed:
+                    await _sleep_or_stop(stop, ERROR_BACKOFF_SECONDS)
+                elif fetched == 0:
+                    try:
+                        await self._wait_for_mail(stop)
+                    except MailSourceError as error:
+                        log.warning("mailbox unavailable: %s", error)
+                        await _sleep_or_stop(stop, ERROR_BACKOFF_SECONDS)
+        finally:
+            await asyncio.to_thread(self.worker.source.close)
+            await asyncio.to_thread(self.worker.lease.release)
+
+    async def _wait_for_mail(self, stop: asyncio.Event) -> None:
+        # IDLE in short slices: a blocked thread cannot be interrupted, and Ctrl-C
+        # should not wait for the whole idle period.
+        deadline = asyncio.get_running_loop().time() + self._wait()
+        while not stop.is_set():
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return
+            slice_ = min(remaining, IDLE_SLICE_SECONDS)
+            if await asyncio.to_thread(self.worker.source.wait_for_mail, slice_):
+                return
+
+    def _wait(self) -> float:
+        wait = IDLE_SECONDS
+        due = self.outbox.next_due()
+        if due is not None:
+            # Wake up for the next SMTP retry.
+            wait = max(1.0, min(wait, (due - self.clock.now()).total_seconds()))
+        # The lease must be renewed before it runs out.
+        return min(wait, self.worker.lease.ttl.total_seconds() / 3)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return
+
+
+def own_addresses(context: AppContext) -> frozenset[str]:
+    """Every address that is the district itself (never auto-answered)."""
+    settings = context.settings
+    addresses = {context.district.contact.email, *context.district.email.own_addresses}
+    for extra in (settings.smtp.from_address, settings.imap.user):
+        if "@" in extra:
+            addresses.add(extra.lower())
+    return frozenset(a.lower() for a in addresses)
+
+
+def build_source(settings: Settings) -> MailSource:
+    """IMAP when ``IMAP_HOST`` is set, else the demo Maildir."""
+    imap = settings.imap
+    if imap.host:
+        factory = imap_client_factory(
+            host=imap.host,
+            port=imap.port,
+            user=imap.user,
+            password=imap.password.get_secret_value(),
+            ssl=imap.ssl,
+        )
+        name = f"imap://{imap.user}@{imap.host}:{imap.port}/{imap.folder}"
+        return ImapSource(factory, name=name, folder=imap.folder)
+    return MaildirSource(settings.inbox_maildir)
+
+
+def build_sender(settings: Settings) -> EmailSender:
+    """SMTP when ``SMTP_HOST`` is set, else the demo's Maildir ``Sent`` folder."""
+    smtp = settings.smtp
+    if smtp.host:
+        return SmtpSender(
+            host=smtp.host,
+            port=smtp.port,
+            username=smtp.user,
+            password=smtp.password.get_secret_value(),
+            start_tls=smtp.starttls,
+        )
+    return MaildirSender(settings.inbox_maildir)
+
+
+def build_inbox(
+    context: AppContext,
+    *,
+    http: httpx.Client | None = None,
+    source: MailSource | None = None,
+    sender: EmailSender | None = None,
+    classifier: Classifier | None = None,
+    holder: str | None = None,
+    lease_ttl: timedelta = timedelta(seconds=90),
+) -> Inbox:
+    """The inbox from settings; any part may be handed in instead.
+
+    Args:
+        context: Settings, database, clock, district.
+        http: The HTTP client for Rasa (owned by the caller; unused with ``classifier``).
+        source: Mail source (default from settings).
+        sender: Email sender (default from settings).
+        classifier: The NLU (default: Rasa at ``RASA_URL``).
+        holder: Lease holder id (default host:pid).
+        lease_ttl: Mailbox lease length.
+    """
+    settings = context.settings
+    source = source or build_source(settings)
+    if classifier is None:
+        if http is None:
+            raise ValueError("build_inbox needs an http client for Rasa or a classifier")
+        classifier = RasaClassifier(
+            http=http, base_url=settings.rasa_url, token=settings.rasa_token.get_secret_value()
+        )
+    triage = Triage(
+        TriageSettings(
+            district=context.district,
+            calendar=context.calendar,
+            classifier=classifier,
+            mailbox=source.name,
+            from_address=settings.smtp.from_address or context.district.contact.email,
+            own_addresses=own_addresses(context),
+            reply_cap_per_day=context.district.email.auto_reply_cap_per_sender_per_day,
+        ),
+        now=context.clock.now,
+    )
+    lease = MailboxLeaseManager(
+        session_factory=context.session_factory,
+        clock=context.clock,
+        mailbox=source.name,
+        holder=holder or default_holder(),
+        ttl=lease_ttl,
+    )
+    worker = InboxWorker(
+        source=source,
+        session_factory=context.session_factory,
+        triage=triage,
+        lease=lease,
+        clock=context.clock,
+        attachment_root=settings.var_dir / "attachments",
+    )
+    outbox = EmailOutbox(
+        session_factory=context.session_factory,
+        sender=sender or build_sender(settings),
+        clock=context.clock,
+    )
+    return Inbox(worker=worker, outbox=outbox, clock=context.clock)

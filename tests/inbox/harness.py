@@ -1,0 +1,122 @@
+"""Building a real inbox (worker + outbox) for tests from local servers.
+
+``RuleClassifier`` stands in for the Rasa NLU where a test is about triage
+rules rather than language understanding (the Rasa-backed classifier has its
+own test against the real Rasa server). It reads keywords, like a customer
+service clerk skimming subject lines; ``and also`` / ``también`` makes it see
+two topics.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from accounts.clock import FixedClock
+from accounts.context import AppContext, build_context
+from accounts.settings import Settings
+from inbox.classify import Classification
+from inbox.reply import EmailSender
+from inbox.service import Inbox, build_inbox
+from inbox.sources import ImapSource, MailSource, imap_client_factory
+from tests.utils.dovecot import DovecotUser
+
+RULES: list[tuple[str, str]] = [
+    (r"gushing|main break|sewer|hydrant", "report_emergency"),
+    (r"safe to drink|boil|cloudy|discolou?red|brown water", "water_quality"),
+    (r"no water|outage|water back|sin agua", "outage"),
+    (r"payment plan|plan de pagos|can.t pay", "payment_arrangement"),
+    (r"too high|wrong|four times|overcharg|muy alta|dispute|is way too", "billing_dispute"),
+    (r"leak|fuga", "leak_adjustment"),
+    (r"shut off|turn(ed)? (it )?back on|restore|cortaron", "service_restoration"),
+    (r"how much|balance|\bowe\b|cu[aá]nto debo|saldo", "check_balance"),
+    (r"\bpay\b|pagar", "make_payment"),
+    (r"start service|moving in|new service", "start_service"),
+    (r"stop service|moving out|final bill", "stop_service"),
+    (r"rude|complain|queja", "complaint"),
+    (r"office|hours|open on", "office_info"),
+    (r"rebate|reembolso", "rebate"),
+    (r"^(re: )?.*\n?(thanks|thank you|gracias)[.!]*$", "thank_you"),
+]
+
+
+@dataclass
+class RuleClassifier:
+    """Keyword intents with Rasa-shaped output; counts its calls."""
+
+    calls: int = 0
+
+    def classify(self, text: str) -> Classification:
+        self.calls += 1
+        lowered = text.lower()
+        found = [intent for pattern, intent in RULES if re.search(pattern, lowered)]
+        if not found:
+            return Classification(
+                intent="out_of_scope", confidence=0.3, ranking=(("out_of_scope", 0.3),)
+            )
+        if re.search(r"and also|también", lowered) and len(found) > 1:
+            ranking: tuple[tuple[str, float], ...] = ((found[0], 0.5), (found[1], 0.42))
+        else:
+            ranking = ((found[0], 0.92), *((i, 0.02) for i in found[1:]))
+        return Classification(intent=found[0], confidence=ranking[0][1], ranking=ranking)
+
+
+def imap_source(user: DovecotUser, *, use_move: bool | None = None) -> ImapSource:
+    """An IMAP source on a Dovecot test mailbox."""
+    factory = imap_client_factory(
+        host=user.host, port=user.port, user=user.name, password=user.password, ssl=False
+    )
+    return ImapSource(
+        factory,
+        name=f"imap://{user.name}@{user.host}:{user.port}/INBOX",
+        use_move=use_move,
+        sleep=lambda _s: None,
+    )
+
+
+def context_for(
+    settings: Settings, engine: Engine, clock: FixedClock
+) -> Generator[AppContext, None, None]:
+    """An app context on the test database (its http client closed afterwards)."""
+    import asyncio
+
+    context = build_context(settings, engine=engine, clock=clock)
+    try:
+        yield context
+    finally:
+        asyncio.run(context.http.aclose())
+
+
+def make_inbox(
+    context: AppContext,
+    *,
+    source: MailSource,
+    sender: EmailSender,
+    classifier: object | None = None,
+    holder: str = "worker-1",
+    lease_ttl: timedelta = timedelta(seconds=90),
+    http: httpx.Client | None = None,
+) -> Inbox:
+    """The production wiring with test parts."""
+    inbox = build_inbox(
+        context,
+        http=http,
+        source=source,
+        sender=sender,
+        classifier=classifier if classifier is not None else RuleClassifier(),  # type: ignore[arg-type]
+        holder=holder,
+        lease_ttl=lease_ttl,
+    )
+    source.open()
+    return inbox
+
+
+def attachments_root(settings: Settings) -> Path:
+    """Where the worker stores attachments for ``settings``."""
+    return settings.var_dir / "attachments"
