@@ -60,8 +60,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # SQLAlchemy, not the driver, opens transactions (see _begin_immediate).
-            dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -75,8 +73,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # "database is locked" when another writer got there first (SQLite
             # cannot wait without risking deadlock). Writers (see writer_engine)
             # take the write lock at BEGIN and so queue on busy_timeout instead.
-            immediate = connection.get_execution_options().get(_IMMEDIATE, False)
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # Other transactions keep the driver's lazy BEGIN (before the first
+            # write), so their reads see what others committed meanwhile.
+            dbapi_conn = connection.connection.dbapi_connection
+            if connection.get_execution_options().get(_IMMEDIATE, False):
+                dbapi_conn.isolation_level = None
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                dbapi_conn.isolation_level = ""
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

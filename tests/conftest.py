@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
@@ -141,7 +142,11 @@ def gateway(shared_gateway: LiveServer, settings: Settings, engine: Engine,
     if settings.rasa_url == Settings.model_fields["rasa_url"].default:
         # No Rasa in this test unless it asks for `gateway_with_rasa`: a closed port.
         settings.rasa_url = f"http://127.0.0.1:{closed_port()}"
-    context = build_context(settings, engine=engine, clock=clock)
+    # No idle keep-alive connections: the client lives in the server's event loop
+    # and is dropped with the test, so nothing may be left open behind it.
+    http = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0),
+                             timeout=httpx.Timeout(5.0, connect=2.0))
+    context = build_context(settings, engine=engine, clock=clock, http=http)
     previous = shared_gateway.app.state.context
     shared_gateway.app.state.context = context
     try:
