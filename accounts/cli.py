@@ -83,12 +83,17 @@ def cmd_seed(args: argparse.Namespace) -> int:
         session.commit()
     if report.skipped:
         print(f"seed: nothing to do, {report.skipped}")
-    else:
-        print(
-            f"seeded the demo district for {today.isoformat()}: {report.accounts:,} accounts, "
-            f"{report.bills:,} bills, {report.payments:,} payments, {report.notices} notices, "
-            f"{report.csr_users} CSR users"
-        )
+        return 0
+    print(
+        f"seeded the demo district for {today.isoformat()}: {report.accounts:,} accounts, "
+        f"{report.bills:,} bills, {report.payments:,} payments, {report.notices} notices, "
+        f"{report.csr_users} CSR users"
+    )
+    if not settings.imap.host:
+        from inbox.demo_mail import write_demo_mail
+
+        written = write_demo_mail(settings.inbox_maildir, now=now)
+        print(f"demo inbox: {written} customer emails in {settings.inbox_maildir}")
     return 0
 
 
