@@ -32,18 +32,18 @@ find_python310() {
 }
 
 gateway_venv() {
-  local want; want=$(hash_of pyproject.toml)
+  local want; want=$(hash_of pyproject.toml constraints.txt)
   if [ -x .venv/bin/python ] && [ "$(cat .venv/.deps-hash 2>/dev/null)" = "$want" ]; then return; fi
   local py; py=$(find_python311) || die "Python >= 3.11 is needed for the gateway and was not found"
   say "creating the gateway environment (.venv, $("$py" --version))"
   [ -x .venv/bin/python ] || "$py" -m venv .venv
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[test]'
+  .venv/bin/pip install -q -e '.[test]' -c constraints.txt
   echo "$want" > .venv/.deps-hash
 }
 
 rasa_venv() {
-  local want; want=$(hash_of requirements-rasa.txt)
+  local want; want=$(hash_of requirements-rasa.txt constraints-rasa.txt)
   if [ -x .venv-rasa/bin/rasa ] && [ "$(cat .venv-rasa/.deps-hash 2>/dev/null)" = "$want" ]; then return; fi
   local py; py=$(find_python310) || die "Python 3.10 is needed for Rasa 3.6 and was not found.
   Install it with pyenv (pyenv install 3.10) or your system's python3.10 package;
@@ -51,7 +51,7 @@ rasa_venv() {
   say "creating the Rasa environment (.venv-rasa, $("$py" --version)); this takes a few minutes"
   [ -x .venv-rasa/bin/python ] || "$py" -m venv .venv-rasa
   .venv-rasa/bin/pip install -q --upgrade pip wheel
-  .venv-rasa/bin/pip install -q -r requirements-rasa.txt
+  .venv-rasa/bin/pip install -q -r requirements-rasa.txt -c constraints-rasa.txt
   echo "$want" > .venv-rasa/.deps-hash
 }
 
