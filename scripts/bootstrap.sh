@@ -50,7 +50,7 @@ rasa_venv() {
   the Makefile looks at \$(pyenv root)/versions/3.10.*/bin/python and python3.10."
   say "creating the Rasa environment (.venv-rasa, $("$py" --version)); this takes a few minutes"
   [ -x .venv-rasa/bin/python ] || "$py" -m venv .venv-rasa
-  .venv-rasa/bin/pip install -q --upgrade pip wheel
+  .venv-rasa/bin/pip install -q --upgrade pip
   .venv-rasa/bin/pip install -q -r requirements-rasa.txt -c constraints-rasa.txt
   echo "$want" > .venv-rasa/.deps-hash
 }
