@@ -308,14 +308,17 @@ async def measure(gateway: str, rasa: str, phones: list[str], turns: int) -> lis
     return rows
 
 
-def report(rows: list[dict[str, Any]], rasa_kind: str, database: str, turns: int) -> str:
+def report(
+    rows: list[dict[str, Any]], rasa_kind: str, database: str, turns: int, load_before: float
+) -> str:
     lines = [
         "## Channels",
         "",
         f"Webhook-to-TwiML latency, `bench/channels_bench.py --turns {turns}` "
         f"({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, database {database}, Rasa: {rasa_kind}; "
-        f"load average {os.getloadavg()[0]:.1f} when it finished).",
+        f"load average {load_before:.1f} before the run, {os.getloadavg()[0]:.1f} when it "
+        "finished).",
         "Gateway in its own uvicorn process (one worker); signed requests as Twilio sends them;",
         "each conversation sends its turns one after another, N conversations at once.",
         "",
@@ -341,13 +344,13 @@ def report(rows: list[dict[str, Any]], rasa_kind: str, database: str, turns: int
     lines += [
         "",
         f"The gateway adds {min(added):.0f}–{max(added):.0f} ms to the median turn, "
-        f"{min(overheads):+.0%} to {max(overheads):+.0%} of Rasa's own time here (target: under "
-        "+25 %; with a real model Rasa itself takes ~28 ms alone and ~340 ms at 10 at once, "
-        "see shared notes, so the same milliseconds weigh less). Per turn the gateway checks the "
-        "signature, finds the conversation, commits the inbound message before asking Rasa "
-        "(nothing is lost if anything fails later), then records the replies and renders TwiML "
-        "in a second commit; database work runs in the thread pool so conversations wait on "
-        "Rasa concurrently.",
+        f"{min(overheads):+.0%} to {max(overheads):+.0%} of Rasa's own time in this run "
+        "(target: under +25 %). Per turn the gateway checks the signature, then runs two short "
+        "transactions in worker threads: one before Rasa is asked (find the conversation, "
+        "record the inbound message, commit: nothing is lost if anything fails later) and one "
+        "after (record the replies, remember the TwiML for redeliveries, commit); the wait for "
+        "Rasa runs on the event loop, so conversations wait on Rasa concurrently. About ten "
+        "SQL statements per turn.",
         "",
     ]
 
@@ -386,6 +389,7 @@ def main() -> int:
         serve_fake_rasa(args.serve_fake_rasa, args.fake_latency_ms / 1000)
         return 0
 
+    load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="channels-bench-"))
     database = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     print(f"seeding {args.accounts} accounts into {database.split('://')[0]} ...", flush=True)
@@ -427,7 +431,8 @@ def main() -> int:
             rasa_url = f"http://127.0.0.1:{port}"
             rasa_kind = (
                 f"scripted server on Rasa's REST protocol answering in "
-                f"{args.fake_latency_ms:.0f} ms (no trained model present)"
+                f"{args.fake_latency_ms:.0f} ms"
+                + ("" if model.exists() else " (no trained model present)")
             )
         env = dict(
             os.environ,
@@ -469,7 +474,9 @@ def main() -> int:
             rasa_utils.stop_stack(stack)
         for process in processes:
             stop(process)
-    section = report(rows, rasa_kind, database.split("://")[0].split("+")[0], args.turns)
+    section = report(
+        rows, rasa_kind, database.split("://")[0].split("+")[0], args.turns, load_before
+    )
     print()
     print(section)
     if args.write_docs:

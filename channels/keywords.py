@@ -4,8 +4,9 @@ Carrier rules (CTIA) and the TCPA require STOP-style keywords to opt a number
 out of every text, START-style keywords to opt back in and HELP to answer with
 the program's details. Twilio matches its standard keywords only when they are
 the whole message; plain-language requests ("please stop texting me") must be
-honoured too, so those are matched by phrase. OUT / STAT / STATUS are the
-district's short codes for "is there an outage?".
+honoured too, so those are matched by phrase. OUT asks "is there an outage?"
+(the assistant answers); STAT / STATUS ask for the latest notice on the
+sender's address, answered from the notices themselves (issue 7).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class KeywordKind(enum.Enum):
     OPT_IN_IF_OPTED_OUT = "opt_in_if_opted_out"
     HELP = "help"
     OUTAGE = "outage"
+    STATUS = "status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,8 @@ OPT_OUT_WORDS = frozenset(
 OPT_IN_WORDS = frozenset({"start", "unstop", "subscribe"})
 OPT_IN_IF_OUT_WORDS = frozenset({"yes", "si"})
 HELP_WORDS = frozenset({"help", "info", "ayuda"})
-OUTAGE_WORDS = frozenset({"out", "stat", "status"})
+OUTAGE_WORDS = frozenset({"out"})
+STATUS_WORDS = frozenset({"stat", "status"})
 
 _SPANISH_WORDS = frozenset({"parar", "alto", "baja", "cancelar", "si", "ayuda"})
 
@@ -122,6 +125,8 @@ def classify_keyword(text: str) -> KeywordMatch | None:
         return KeywordMatch(KeywordKind.HELP, language)
     if norm in OUTAGE_WORDS:
         return KeywordMatch(KeywordKind.OUTAGE, language)
+    if norm in STATUS_WORDS:
+        return KeywordMatch(KeywordKind.STATUS, language)
     if len(norm) > _MAX_PHRASE_LENGTH:
         return None
     if any(p.search(norm) for p in _ES_RE):

@@ -80,6 +80,7 @@ __all__ = [
     "close_notice",
     "compose",
     "create_notice",
+    "current_status_for",
     "dispatch_due",
     "latest_status_for",
     "parse_street",
@@ -730,6 +731,14 @@ def close_notice(*, session: Session, notice: Notice, now: datetime) -> Notice:
 # -- sending what is due ----------------------------------------------------------------
 
 
+class SmsDelivery(Protocol):
+    """Sends a queued SMS outbox row (``channels.outbound_sms.SmsSender``)."""
+
+    def deliver(self, *, session: Session, row: OutboundMessage) -> None:
+        """Send ``row`` (consent checked, paced, retried) and record the outcome on it."""
+        ...
+
+
 class EmailTransport(Protocol):
     """An async email sender (``inbox.reply.SmtpSender``)."""
 
@@ -755,13 +764,6 @@ class DispatchReport:
     failed: int = 0
     retrying: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
-
-
-def _deliver_sms(sender: Any, session: Session, row: OutboundMessage) -> None:
-    # The outbound SMS sender checks the consent ledger, paces, retries and
-    # records Twilio's answer on the row; it is used on our already-queued row.
-    deliver = getattr(sender, "deliver", None) or sender._deliver
-    deliver(session=session, row=row)
 
 
 async def _deliver_email(
@@ -795,7 +797,7 @@ async def dispatch_due(
     *,
     session: Session,
     now: datetime,
-    sms: Any,
+    sms: SmsDelivery,
     email: EmailTransport | None,
     limit: int = 200,
 ) -> DispatchReport:
@@ -827,7 +829,9 @@ async def dispatch_due(
         if row.not_before is not None and as_utc(row.not_before) > now:
             continue
         if row.channel == "sms":
-            _deliver_sms(sms, session, row)
+            # The sender checks the consent ledger, paces, retries and records
+            # Twilio's answer on our already-queued row.
+            sms.deliver(session=session, row=row)
         elif email is not None:
             if is_opted_out(session=session, address=row.to_address, channel="email"):
                 row.status, row.last_error = "blocked", "recipient opted out"
@@ -900,6 +904,48 @@ def _configured_district() -> District:
     return load_district(get_settings().district_file)
 
 
+def _current_status(
+    session: Session, accounts: Sequence[Account], now: datetime, district: District, lang: str
+) -> str | None:
+    current: list[Notice] = []
+    for account in accounts:
+        current += notices_for_account(session=session, account=account, now=now)
+    if not current:
+        return None
+    latest = max(current, key=lambda n: (as_utc(n.updated_at), n.id))
+    _, body = compose(
+        notice=latest,
+        event="updated" if as_utc(latest.updated_at) > as_utc(latest.created_at) else "created",
+        language=lang,
+        channel="sms",
+        district=district,
+        now=now,
+    )
+    return body
+
+
+def current_status_for(
+    *,
+    session: Session,
+    phone: str,
+    now: datetime,
+    language: str,
+    district: District | None = None,
+) -> str | None:
+    """The latest active or upcoming notice for ``phone``'s service address, as SMS text.
+
+    ``None`` when the number matches no account or no current notice affects it
+    (the SMS channel then lets the assistant answer). Arguments as for
+    :func:`latest_status_for`.
+    """
+    accounts = find_accounts_by_phone(session=session, phone=phone)
+    if not accounts:
+        return None
+    return _current_status(
+        session, accounts, now, district or _configured_district(), _language(language)
+    )
+
+
 def latest_status_for(
     *,
     session: Session,
@@ -931,20 +977,9 @@ def latest_status_for(
         return _STATUS_TEXT["unknown"][lang].format(
             name=name, summary=_public_summary(session, now, district, lang)
         )
-    current: list[Notice] = []
-    for account in accounts:
-        current += notices_for_account(session=session, account=account, now=now)
-    if current:
-        latest = max(current, key=lambda n: (as_utc(n.updated_at), n.id))
-        _, body = compose(
-            notice=latest,
-            event="updated" if as_utc(latest.updated_at) > as_utc(latest.created_at) else "created",
-            language=lang,
-            channel="sms",
-            district=district,
-            now=now,
-        )
-        return body
+    current = _current_status(session, accounts, now, district, lang)
+    if current is not None:
+        return current
     recent = session.scalars(
         select(Notice)
         .where(Notice.status == "closed", Notice.ended_at >= now - RECENTLY_CLOSED)

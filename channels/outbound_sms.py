@@ -236,7 +236,7 @@ class SmsSender:
             rows.append(row)
         session.flush()
         for row in rows:
-            self._deliver(session=session, row=row)
+            self.deliver(session=session, row=row)
             if record:
                 record_contact(
                     session=session,
@@ -253,7 +253,12 @@ class SmsSender:
         session.flush()
         return rows
 
-    def _deliver(self, *, session: Session, row: OutboundMessage) -> None:
+    def deliver(self, *, session: Session, row: OutboundMessage) -> None:
+        """Send one queued outbox row (consent checked, paced, retried); the caller commits.
+
+        The row ends ``sent``/``queued``/``accepted`` (Twilio took it),
+        ``console`` (demo), ``blocked`` (opted out) or ``failed``.
+        """
         if is_opted_out(session=session, address=row.to_address, channel="sms"):
             row.status, row.last_error = "blocked", "recipient opted out"
             logger.info("sms %s not sent: opted out", row.id)

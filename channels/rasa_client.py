@@ -22,6 +22,7 @@ SMS_TIMEOUT_SECONDS = 4.0
 VOICE_TIMEOUT_SECONDS = 3.0
 EMAIL_TIMEOUT_SECONDS = 10.0
 WEBHOOK_PATH = "/webhooks/rest/webhook"
+EVENTS_PATH = "/conversations/{sender}/tracker/events"
 
 
 class RasaUnavailable(SystemError_):
@@ -64,13 +65,36 @@ class RasaClient:
         Raises:
             RasaUnavailable: Rasa is down, slow, erroring or answered nonsense.
         """
-        params = {"token": self.token} if self.token else None
         payload = {"sender": sender, "message": message, "metadata": dict(metadata)}
+        response = await self._post(WEBHOOK_PATH, payload, timeout)
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, ValueError) as exc:
+            raise RasaUnavailable("response is not JSON") from exc
+        if not isinstance(body, list) or not all(isinstance(m, dict) for m in body):
+            raise RasaUnavailable("response is not a list of messages")
+        return body
+
+    async def set_slot(self, *, sender: str, name: str, value: Any, timeout: float) -> None:
+        """Set a slot on a conversation's tracker (``POST .../tracker/events``).
+
+        Used when the caller changes something outside the dialogue, e.g. the
+        language chosen on the keypad, so the bot's own responses follow.
+
+        Raises:
+            RasaUnavailable: Rasa is down, slow or refused the event.
+        """
+        event = {"event": "slot", "name": name, "value": value}
+        await self._post(EVENTS_PATH.format(sender=sender), event, timeout)
+
+    async def _post(self, path: str, body: Mapping[str, Any], timeout: float) -> httpx.Response:
+        """POST JSON to Rasa within ``timeout``; any failure is :class:`RasaUnavailable`."""
+        params = {"token": self.token} if self.token else None
         try:
             async with asyncio.timeout(timeout):
                 response = await self.http.post(
-                    f"{self.base_url}{WEBHOOK_PATH}",
-                    json=payload,
+                    f"{self.base_url}{path}",
+                    json=body,
                     params=params,
                     timeout=httpx.Timeout(timeout),
                 )
@@ -80,10 +104,4 @@ class RasaClient:
             raise RasaUnavailable(f"{type(exc).__name__}") from exc
         if response.status_code != 200:
             raise RasaUnavailable(f"HTTP {response.status_code}")
-        try:
-            body = response.json()
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise RasaUnavailable("response is not JSON") from exc
-        if not isinstance(body, list) or not all(isinstance(m, dict) for m in body):
-            raise RasaUnavailable("response is not a list of messages")
-        return body
+        return response

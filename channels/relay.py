@@ -16,23 +16,24 @@ SMS, voice and email each turn their provider's request into an
    apology that a person will follow up and opens a ticket carrying the
    customer's message — nothing is lost.
 
-The database transaction is committed before waiting on Rasa so that no lock
-is held while the model thinks.
+A turn costs two short transactions: one before Rasa is asked (committed, so
+no lock is held while the model thinks) and one after. Database work runs in
+a worker thread; only the wait for Rasa runs on the event loop. Concurrent
+writers on SQLite queue on the database's busy timeout (``accounts.db``).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-import anyio.from_thread
+import anyio.to_thread
 from sqlalchemy import select
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,7 +43,6 @@ from accounts.district import District
 from accounts.models import ContactLog, Conversation, Ticket
 from accounts.redact import find_cards, redact_cards
 from accounts.services.contacts import (
-    already_recorded,
     link_conversation_to_account,
     record_contact,
 )
@@ -51,9 +51,16 @@ from accounts.services.lookup import find_accounts_by_email, find_accounts_by_ph
 from accounts.services.tickets import open_ticket
 from accounts.settings import Settings
 from channels.base import BotReply, InboundMessage, replies_from_rasa
+from channels.language import detect_language
 from channels.rasa_client import RasaClient, RasaUnavailable
+from escalation.after_hours import after_hours_message
 
 logger = logging.getLogger(__name__)
+
+#: Seconds to wait for Rasa to accept a slot event (the caller is waiting).
+SLOT_TIMEOUT_SECONDS = 1.0
+#: Conversation meta flag: Rasa has answered here (its tracker has a session).
+RASA_SESSION = "rasa_session"
 
 T = TypeVar("T")
 
@@ -107,18 +114,25 @@ class TurnResult:
         replies: What to send back (may be empty: handed off, or Rasa said nothing).
         created: Whether this message started the conversation.
         handed_off: The conversation is with a person; the bot stayed quiet.
+        handed_off_now: This turn handed the conversation to a person.
         degraded: Rasa was unavailable; ``replies`` is the apology.
         ticket_id: The ticket opened because Rasa was unavailable.
-        inbound_log_id: The contact-log id of the inbound message.
+        inbound: The contact-log entry of the inbound message.
     """
 
     conversation: Conversation
     replies: list[BotReply] = field(default_factory=list)
     created: bool = False
     handed_off: bool = False
+    handed_off_now: bool = False
     degraded: bool = False
     ticket_id: int | None = None
-    inbound_log_id: int | None = None
+    inbound: ContactLog | None = None
+
+    @property
+    def inbound_log_id(self) -> int | None:
+        """The contact-log id of the inbound message."""
+        return self.inbound.id if self.inbound is not None else None
 
 
 @dataclass
@@ -129,27 +143,6 @@ class PendingTurn:
     result: TurnResult
     safe_text: str = ""
     warned: list[BotReply] = field(default_factory=list)
-
-
-# Re-entrant: a handler's section may call relay methods that take it too.
-_sqlite_writes = threading.RLock()
-
-
-@contextmanager
-def serialized_writes(session: Session) -> Iterator[None]:
-    """On SQLite, one write transaction at a time in this process.
-
-    SQLite allows one writer; a transaction that read first and then writes
-    fails at once (SQLITE_BUSY_SNAPSHOT) when another thread committed in
-    between, so the webhooks' read-then-write sections run one after another.
-    PostgreSQL needs no such lock.
-    """
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite":
-        yield
-        return
-    with _sqlite_writes:
-        yield
 
 
 @dataclass
@@ -173,6 +166,10 @@ class Relay:
     ) -> tuple[Conversation, bool]:
         """The conversation for a message; a new one is filed on the caller's account.
 
+        A new conversation's language is, in order: what the channel knows
+        (the caller chose it), the preference on file of the one matching
+        account, the language of a first text from an unknown sender, English.
+
         Args:
             session: Database session.
             message: The inbound message (sender, channel, language).
@@ -182,6 +179,7 @@ class Relay:
             ``(conversation, created)``.
         """
         now = self.clock.now()
+        _lock_key(session, f"conversation:{message.channel}:{conversation_key}")
         conversation, created = get_or_open_conversation(
             session=session,
             channel=message.channel,
@@ -192,10 +190,15 @@ class Relay:
             language=message.language or "en",
         )
         if created:
-            self._identify(session=session, conversation=conversation, sender=message.sender)
+            known = self._identify(
+                session=session, conversation=conversation, sender=message.sender
+            )
+            if not known and message.language is None and message.kind == "text":
+                conversation.language = detect_language(message.text) or conversation.language
         return conversation, created
 
-    def _identify(self, *, session: Session, conversation: Conversation, sender: str) -> None:
+    def _identify(self, *, session: Session, conversation: Conversation, sender: str) -> bool:
+        """File a new conversation on the sender's account; True when exactly one matches."""
         if "@" in sender:
             accounts = find_accounts_by_email(session=session, email=sender)
         else:
@@ -203,15 +206,16 @@ class Relay:
         meta = dict(conversation.meta or {})
         meta["caller_accounts"] = [a.number for a in accounts]
         conversation.meta = meta
-        if len(accounts) == 1:
-            # Filing on the account is internal bookkeeping; disclosure still
-            # needs the verification tiers (the assistant asks for a factor).
-            link_conversation_to_account(
-                session=session, conversation=conversation, account=accounts[0]
-            )
-            if accounts[0].language in ("en", "es") and conversation.channel != "voice":
-                conversation.language = accounts[0].language
-        session.flush()
+        if len(accounts) != 1:
+            return False
+        # Filing on the account is internal bookkeeping; disclosure still
+        # needs the verification tiers (the assistant asks for a factor).
+        link_conversation_to_account(
+            session=session, conversation=conversation, account=accounts[0]
+        )
+        if accounts[0].language in ("en", "es") and conversation.channel != "voice":
+            conversation.language = accounts[0].language
+        return True
 
     def account_hint(self, conversation: Conversation) -> str | None:
         """The single account number the sender matches, if exactly one."""
@@ -225,23 +229,20 @@ class Relay:
         message: InboundMessage,
         conversation: Conversation,
         meta: Mapping[str, Any] | None = None,
-    ) -> int:
-        """Record the customer's message (cards removed); returns the log id.
+    ) -> ContactLog:
+        """Record the customer's message (cards removed); returns the log entry.
 
         Raises:
-            DuplicateMessage: The provider id is already recorded.
+            DuplicateMessage: The provider id is already recorded (the unique
+                external id refuses it; the caller rolls back).
         """
-        if message.external_id and already_recorded(
-            session=session, external_id=message.external_id
-        ):
-            raise DuplicateMessage(message.external_id)
         details: dict[str, Any] = {"input": message.kind, **dict(message.meta), **dict(meta or {})}
         if message.media_urls:
             details["media_urls"] = list(message.media_urls)
         if find_cards(message.text):
             details["card_removed"] = True
         try:
-            entry = record_contact(
+            return record_contact(
                 session=session,
                 channel=message.channel,
                 direction="inbound",
@@ -254,10 +255,11 @@ class Relay:
                 meta=details,
             )
         except IntegrityError as exc:
-            # A concurrent delivery of the same message won the insert; the
+            if "external_id" not in str(exc.orig):
+                raise
+            # A redelivery (earlier or concurrent) of the same message: the
             # caller rolls back (the whole turn is for nothing then).
             raise DuplicateMessage(message.external_id or "") from exc
-        return entry.id
 
     def record_replies(
         self,
@@ -297,29 +299,33 @@ class Relay:
                     ticket_id=ticket_id,
                     meta={"custom": _safe_custom(reply.custom)},
                 )
-        session.flush()
 
-    async def ask_rasa(
-        self,
-        *,
-        conversation: Conversation,
-        text: str,
-        caller: str,
-        timeout: float,
-        extra_metadata: Mapping[str, Any] | None = None,
-    ) -> list[BotReply]:
-        """Send text to Rasa for this conversation (raises :class:`RasaUnavailable`)."""
-        key = rasa_sender(conversation)
-        metadata: dict[str, Any] = {
-            "channel": conversation.channel,
-            "conversation_id": key,
-            "caller": caller,
-            "language": conversation.language,
-            "account_hint": self.account_hint(conversation),
-        }
-        metadata.update(extra_metadata or {})
-        raw = await self.rasa.send(sender=key, message=text, metadata=metadata, timeout=timeout)
-        return replies_from_rasa(raw)
+    async def set_language(self, conversation: Conversation, language: str) -> None:
+        """Tell Rasa the conversation's language changed (its ``language`` slot).
+
+        Only once Rasa has answered in this conversation: before that, Rasa
+        has no session, an event would start one without the gateway's
+        metadata (channel, caller), and the first message's metadata carries
+        the language anyway. A failure is logged, not raised: the gateway
+        still speaks the new language.
+        """
+        if not (conversation.meta or {}).get(RASA_SESSION):
+            return
+        try:
+            await self.rasa.set_slot(
+                sender=rasa_sender(conversation),
+                name="language",
+                value=language,
+                timeout=SLOT_TIMEOUT_SECONDS,
+            )
+        except RasaUnavailable as exc:
+            logger.warning("language slot not set on conversation %s: %s", conversation.id, exc)
+
+    def follow_up_text(self, language: str | None, *, emergency: bool = True) -> str:
+        """When a person will follow up, from the business calendar (closed hours named)."""
+        return after_hours_message(
+            self.calendar, self.clock.now(), language or "en", emergency=emergency
+        )
 
     def open_fallback_ticket(
         self, *, session: Session, conversation: Conversation, customer_text: str, reason: str
@@ -347,38 +353,45 @@ class Relay:
         )
 
     def begin_turn(
-        self, *, session: Session, message: InboundMessage, conversation_key: str
+        self,
+        *,
+        session: Session,
+        message: InboundMessage,
+        conversation_key: str,
+        conversation: Conversation | None = None,
     ) -> PendingTurn:
         """First half of a turn: conversation, lookup, inbound record; commits.
+
+        Args:
+            session: Database session.
+            message: The customer's message.
+            conversation_key: Which conversation it continues.
+            conversation: The conversation, when the caller already opened it
+                in this transaction (saves looking it up again).
 
         Raises:
             DuplicateMessage: The message was already handled.
         """
-        with serialized_writes(session):
+        created = False
+        if conversation is None:
             conversation, created = self.open_conversation(
                 session=session, message=message, conversation_key=conversation_key
             )
-            if message.language and message.language != conversation.language:
-                conversation.language = message.language
-            log_id = self.record_inbound(
-                session=session, message=message, conversation=conversation
-            )
-            result = TurnResult(conversation=conversation, created=created, inbound_log_id=log_id)
-            pending = PendingTurn(message=message, result=result)
-            if conversation.status == "handed_off":
-                self._attach_to_open_ticket(
-                    session=session, conversation=conversation, log_id=log_id
+        if message.language and message.language != conversation.language:
+            conversation.language = message.language
+        entry = self.record_inbound(session=session, message=message, conversation=conversation)
+        result = TurnResult(conversation=conversation, created=created, inbound=entry)
+        pending = PendingTurn(message=message, result=result)
+        if conversation.status == "handed_off":
+            self._attach_to_open_ticket(session=session, conversation=conversation, entry=entry)
+            result.handed_off = True
+        else:
+            pending.safe_text = redact_cards(message.text)
+            if pending.safe_text != message.text:
+                pending.warned.append(
+                    BotReply(text=relay_text(self.district, conversation.language, "card_warning"))
                 )
-                result.handed_off = True
-            else:
-                pending.safe_text = redact_cards(message.text)
-                if pending.safe_text != message.text:
-                    pending.warned.append(
-                        BotReply(
-                            text=relay_text(self.district, conversation.language, "card_warning")
-                        )
-                    )
-            session.commit()  # Hold no transaction while Rasa thinks.
+        session.commit()  # Hold no transaction while Rasa thinks.
         return pending
 
     async def ask_for(
@@ -390,16 +403,26 @@ class Relay:
         extra_metadata: Mapping[str, Any] | None = None,
     ) -> list[BotReply] | RasaUnavailable:
         """Second half: ask Rasa (no database work); a failure is returned, not raised."""
+        conversation = pending.result.conversation
+        key = rasa_sender(conversation)
+        metadata: dict[str, Any] = {
+            "channel": conversation.channel,
+            "conversation_id": key,
+            "caller": pending.message.sender,
+            "language": conversation.language,
+            "account_hint": self.account_hint(conversation),
+            **dict(extra_metadata or {}),
+        }
         try:
-            return await self.ask_rasa(
-                conversation=pending.result.conversation,
-                text=rasa_text or pending.safe_text,
-                caller=pending.message.sender,
+            raw = await self.rasa.send(
+                sender=key,
+                message=rasa_text or pending.safe_text,
+                metadata=metadata,
                 timeout=timeout,
-                extra_metadata=extra_metadata,
             )
         except RasaUnavailable as exc:
             return exc
+        return replies_from_rasa(raw)
 
     def finish_turn(
         self,
@@ -407,13 +430,10 @@ class Relay:
         session: Session,
         pending: PendingTurn,
         answer: list[BotReply] | RasaUnavailable,
-        record_replies: bool = True,
-        commit: bool = True,
     ) -> TurnResult:
-        """Last part: record the answer, or apologise and open a ticket when Rasa failed.
+        """Last part: take the answer, or apologise and open a ticket when Rasa failed.
 
-        With ``commit=False`` the caller commits (after its own writes), so a
-        turn costs two commits in all.
+        The caller records the replies as it renders them, and commits.
         """
         result = pending.result
         conversation = result.conversation
@@ -432,23 +452,57 @@ class Relay:
             )
             apology = BotReply(text=relay_text(self.district, conversation.language, "unavailable"))
             result.replies = [*pending.warned, apology]
-            result.degraded = True
+            result.degraded = result.handed_off_now = True
             result.ticket_id = ticket.id
         else:
-            # A hand-off made by an action during this turn is visible now.
+            # A hand-off or language change made by an action during this turn is visible now.
             session.refresh(conversation)
-            result.replies = [*pending.warned, *answer]
-        if record_replies:
-            self.record_replies(
-                session=session,
-                conversation=conversation,
-                replies=result.replies,
-                ticket_id=result.ticket_id,
+            result.handed_off_now = conversation.status == "handed_off" or any(
+                r.custom_type == "handoff" for r in answer
             )
+            result.replies = [*pending.warned, *answer]
+            if not (conversation.meta or {}).get(RASA_SESSION):
+                conversation.meta = {**(conversation.meta or {}), RASA_SESSION: True}
         conversation.last_activity_at = self.clock.now()
-        if commit:
-            session.commit()
         return result
+
+    async def complete_turn(
+        self,
+        *,
+        session: Session,
+        pending: PendingTurn,
+        timeout: float,
+        then: Callable[[TurnResult], T],
+        rasa_text: str | None = None,
+        extra_metadata: Mapping[str, Any] | None = None,
+    ) -> T:
+        """After :meth:`begin_turn`: ask Rasa (event loop), then answer (worker thread).
+
+        Args:
+            session: Database session; committed after ``then``.
+            pending: The begun turn (nothing is asked when it is handed off).
+            timeout: Seconds Rasa may take.
+            then: Renders and records the replies in the second transaction;
+                its result is returned.
+            rasa_text: What to send Rasa instead of the text (``/outage`` for a
+                keyword, a button payload for a digit reply).
+            extra_metadata: More metadata for Rasa (e.g. ``input: dtmf``).
+        """
+        answer: list[BotReply] | RasaUnavailable | None = None
+        if not pending.result.handed_off:
+            answer = await self.ask_for(
+                pending, timeout=timeout, rasa_text=rasa_text, extra_metadata=extra_metadata
+            )
+
+        def second() -> T:
+            result = pending.result
+            if answer is not None:
+                result = self.finish_turn(session=session, pending=pending, answer=answer)
+            out = then(result)
+            session.commit()
+            return out
+
+        return await anyio.to_thread.run_sync(second)
 
     async def turn(
         self,
@@ -459,92 +513,44 @@ class Relay:
         timeout: float,
         rasa_text: str | None = None,
         extra_metadata: Mapping[str, Any] | None = None,
-        record_replies: bool = True,
     ) -> TurnResult:
-        """Run one customer turn end to end (for async callers such as the inbox worker).
+        """One turn end to end, recording the replies as they are (email).
 
-        Args:
-            session: Database session; committed by this method.
-            message: The customer's message.
-            conversation_key: Which conversation it continues (see
-                :meth:`open_conversation`).
-            timeout: Seconds Rasa may take.
-            rasa_text: What to send Rasa instead of the text (``/outage`` for a
-                keyword, a button payload for a digit reply).
-            extra_metadata: More metadata for Rasa (e.g. ``input: dtmf``).
-            record_replies: Record the replies' texts (channels that render
-                them differently record the rendered text themselves).
-
-        Returns:
-            The turn's result.
+        Both transactions run in worker threads; only the wait for Rasa runs on
+        the event loop (a SQLite writer may queue on the busy timeout).
 
         Raises:
             DuplicateMessage: The message was already handled.
         """
-        pending = self.begin_turn(
-            session=session, message=message, conversation_key=conversation_key
-        )
-        if pending.result.handed_off:
-            return pending.result
-        answer = await self.ask_for(
-            pending, timeout=timeout, rasa_text=rasa_text, extra_metadata=extra_metadata
-        )
-        with serialized_writes(session):
-            return self.finish_turn(
-                session=session, pending=pending, answer=answer, record_replies=record_replies
+
+        def record(result: TurnResult) -> TurnResult:
+            self.record_replies(
+                session=session,
+                conversation=result.conversation,
+                replies=result.replies,
+                ticket_id=result.ticket_id,
             )
+            return result
 
-    def turn_in_worker_thread(
-        self,
-        *,
-        session: Session,
-        message: InboundMessage,
-        conversation_key: str,
-        timeout: float,
-        then: Callable[[TurnResult], T],
-        rasa_text: str | None = None,
-        extra_metadata: Mapping[str, Any] | None = None,
-    ) -> T:
-        """A turn from a sync request handler (FastAPI's thread pool).
-
-        The database work stays in the worker thread, off the event loop; only
-        the Rasa request runs on the loop (``anyio.from_thread``), so many
-        conversations wait on Rasa at once. ``then`` renders and records the
-        replies; it runs in the same write section as the final commit.
-
-        Raises:
-            DuplicateMessage: The message was already handled.
-        """
-        pending = self.begin_turn(
-            session=session, message=message, conversation_key=conversation_key
-        )
-        answer: list[BotReply] | RasaUnavailable | None = None
-        if not pending.result.handed_off:
-            answer = anyio.from_thread.run(
-                partial(
-                    self.ask_for,
-                    pending,
-                    timeout=timeout,
-                    rasa_text=rasa_text,
-                    extra_metadata=extra_metadata,
-                )
+        pending = await anyio.to_thread.run_sync(
+            partial(
+                self.begin_turn,
+                session=session,
+                message=message,
+                conversation_key=conversation_key,
             )
-        with serialized_writes(session):
-            result = pending.result
-            if answer is not None:
-                result = self.finish_turn(
-                    session=session,
-                    pending=pending,
-                    answer=answer,
-                    record_replies=False,
-                    commit=False,
-                )
-            out = then(result)
-            session.commit()
-        return out
+        )
+        return await self.complete_turn(
+            session=session,
+            pending=pending,
+            timeout=timeout,
+            then=record,
+            rasa_text=rasa_text,
+            extra_metadata=extra_metadata,
+        )
 
     def _attach_to_open_ticket(
-        self, *, session: Session, conversation: Conversation, log_id: int
+        self, *, session: Session, conversation: Conversation, entry: ContactLog
     ) -> None:
         ticket = session.scalars(
             select(Ticket)
@@ -555,13 +561,37 @@ class Relay:
             .order_by(Ticket.id.desc())
             .limit(1)
         ).first()
-        if ticket is None:
-            return
-        entry = session.get(ContactLog, log_id)
-        if entry is not None and entry.ticket_id is None:
+        if ticket is not None and entry.ticket_id is None:
             entry.ticket_id = ticket.id
             ticket.updated_at = self.clock.now()
-        session.flush()
+
+
+def _lock_key(session: Session, key: str) -> None:
+    """Serialise transactions that may create the same row, until commit.
+
+    Two texts from one number arriving together must not open two
+    conversations. SQLite writers already run one at a time (``BEGIN
+    IMMEDIATE``); PostgreSQL takes a transaction-scoped advisory lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql_text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def remember_answer(entry: ContactLog | None, twiml: str) -> None:
+    """Keep the answer on the request's log entry, for a redelivery of the same request."""
+    if entry is not None:
+        entry.meta = {**(entry.meta or {}), "twiml": twiml}
+
+
+def answered_before(session: Session, external_id: str) -> str | None:
+    """What the first delivery of a request was answered (rolls back first).
+
+    ``None`` while the first delivery is still being handled.
+    """
+    session.rollback()
+    entry = session.scalars(select(ContactLog).where(ContactLog.external_id == external_id)).first()
+    twiml = (entry.meta or {}).get("twiml") if entry is not None else None
+    return twiml if isinstance(twiml, str) else None
 
 
 def rasa_sender(conversation: Conversation) -> str:

@@ -13,15 +13,13 @@ import logging
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from accounts.db import SessionDep
 from accounts.services.contacts import already_recorded, record_contact
 from accounts.services.conversations import close_conversation, find_open_conversation
-from channels.deps import ChannelServices, ChannelServicesDep
+from channels.deps import ChannelServicesDep
 from channels.outbound_sms import apply_status_callback
-from channels.relay import serialized_writes
-from channels.signature import TwilioRequest, TwilioRequestDep
+from channels.signature import TwilioRequestDep
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +31,6 @@ _CALL_OVER = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 @router.post("/twilio/sms/status", status_code=204, response_class=Response)
 def sms_status(tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep) -> Response:
     """Delivery status of an outbound message."""
-    with serialized_writes(session):
-        _sms_status(tw, session, services)
-    return Response(status_code=204)
-
-
-def _sms_status(tw: TwilioRequest, session: Session, services: ChannelServices) -> None:
     sid = tw.get("MessageSid") or tw.get("SmsSid")
     status = tw.get("MessageStatus") or tw.get("SmsStatus")
     if sid and status:
@@ -52,6 +44,7 @@ def _sms_status(tw: TwilioRequest, session: Session, services: ChannelServices) 
         if row is None:
             logger.info("sms status for a message that is not ours")
         session.commit()
+    return Response(status_code=204)
 
 
 @router.post("/twilio/voice/status", status_code=204, response_class=Response)
@@ -59,19 +52,15 @@ def call_status(
     tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
 ) -> Response:
     """The call ended: close its conversation with the duration."""
-    with serialized_writes(session):
-        _call_status(tw, session, services)
-    return Response(status_code=204)
-
-
-def _call_status(tw: TwilioRequest, session: Session, services: ChannelServices) -> None:
     call_sid = tw.get("CallSid")
     status = tw.get("CallStatus").lower()
-    if not call_sid or status not in _CALL_OVER:
-        return
     key = f"voice:{call_sid}:end"
-    if already_recorded(session=session, external_id=key):
-        return
+    if (
+        not call_sid
+        or status not in _CALL_OVER
+        or already_recorded(session=session, external_id=key)
+    ):
+        return Response(status_code=204)
     conversation = find_open_conversation(session=session, channel="voice", external_id=call_sid)
     now = services.context.clock.now()
     try:
@@ -96,3 +85,4 @@ def _call_status(tw: TwilioRequest, session: Session, services: ChannelServices)
         # A hand-off keeps its ticket open; the call itself is over either way.
         close_conversation(session=session, conversation=conversation, now=now, outcome=outcome)
     session.commit()
+    return Response(status_code=204)

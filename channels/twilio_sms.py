@@ -6,11 +6,13 @@ Order of work for one inbound text:
 2. idempotency on ``MessageSid``: a redelivery gets the TwiML answered the
    first time and is not processed again;
 3. STOP / START / HELP keywords (and plain-language opt-outs) are answered
-   here, before Rasa, and recorded in the consent ledger;
+   here, before Rasa, and recorded in the consent ledger; STATUS / STAT get
+   the current notice for the sender's address when there is one;
 4. a digit reply selects the numbered option offered last;
 5. the common turn (:mod:`channels.relay`) asks Rasa;
 6. replies are split into bodies Twilio accepts and returned as ``<Message>``s;
-   MMS media URLs go on the contact log and on any open ticket.
+   MMS media URLs go on the contact log and on any open ticket; a hand-off
+   after hours says when a person will follow up.
 """
 
 from __future__ import annotations
@@ -18,25 +20,32 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.db import SessionDep
 from accounts.models import Account, ContactLog, Conversation, Ticket
 from accounts.phone import normalize_phone
 from accounts.services.consent import is_opted_out, record_opt_in, record_opt_out
 from accounts.services.contacts import record_contact
-from accounts.services.conversations import find_open_conversation
 from channels.base import BotReply, Button, InboundMessage, Language
 from channels.deps import ChannelServices, ChannelServicesDep
 from channels.keywords import KeywordKind, KeywordMatch, classify_keyword
+from channels.notices import current_status_for
 from channels.rasa_client import SMS_TIMEOUT_SECONDS
-from channels.relay import DuplicateMessage, TurnResult, serialized_writes
+from channels.relay import (
+    DuplicateMessage,
+    PendingTurn,
+    TurnResult,
+    answered_before,
+    remember_answer,
+)
 from channels.signature import TwilioRequest, TwilioRequestDep
 from channels.sms_text import TWILIO_MAX_BODY, resolve_choice
 from channels.twiml import offered_buttons, render_sms, sms_bodies
@@ -84,10 +93,8 @@ def _media_urls(form: TwilioRequest) -> list[dict[str, str]]:
     return media
 
 
-def _replay(session: Session, message_sid: str) -> Response:
-    entry = session.scalars(select(ContactLog).where(ContactLog.external_id == message_sid)).first()
-    twiml = (entry.meta or {}).get("twiml") if entry is not None else None
-    return _xml(twiml if isinstance(twiml, str) else render_sms([]))
+def _replay(session: Session, message_sid: str) -> str:
+    return answered_before(session, message_sid) or render_sms([])
 
 
 def _stored_buttons(conversation: Conversation) -> list[Button]:
@@ -100,26 +107,23 @@ def _stored_buttons(conversation: Conversation) -> list[Button]:
 
 
 def _remember(
-    session: Session,
     conversation: Conversation,
-    log_id: int | None,
+    entry: ContactLog | None,
     buttons: Sequence[Button],
     twiml: str,
 ) -> None:
+    """Keep the offered options (for a digit reply) and the answer (for a redelivery)."""
     meta = dict(conversation.meta or {})
     meta["sms_buttons"] = [[b.title, b.payload] for b in buttons]
     conversation.meta = meta
-    if log_id is not None:
-        entry = session.get(ContactLog, log_id)
-        if entry is not None:
-            entry.meta = {**(entry.meta or {}), "twiml": twiml}
+    remember_answer(entry, twiml)
 
 
 def _attach_media(
     session: Session,
     conversation: Conversation,
     media: list[dict[str, str]],
-    log_id: int | None,
+    entry: ContactLog | None,
     ticket_id: int | None,
 ) -> bool:
     """Add MMS media to the conversation's open ticket; True when one took them."""
@@ -132,15 +136,13 @@ def _attach_media(
     ticket = session.scalars(statement.order_by(Ticket.id.desc()).limit(1)).first()
     if ticket is None:
         return False
+    log_id = entry.id if entry is not None else None
     attachments = list(ticket.attachments or [])
     for item in media:
         attachments.append({**item, "source": "mms", "contact_log_id": log_id})
     ticket.attachments = attachments
-    if log_id is not None:
-        entry = session.get(ContactLog, log_id)
-        if entry is not None and entry.ticket_id is None:
-            entry.ticket_id = ticket.id
-    session.flush()
+    if entry is not None and entry.ticket_id is None:
+        entry.ticket_id = ticket.id
     return True
 
 
@@ -150,30 +152,35 @@ def _keyword_reply(
     session: Session,
     match: KeywordMatch,
     message: InboundMessage,
-    sender: str,
-) -> Response | None:
-    """Handle STOP/START/HELP before the assistant; ``None`` lets the turn go on."""
-    relay = services.relay
+    conversation: Conversation,
+) -> str | None:
+    """Answer STOP/START/HELP/STATUS before the assistant; ``None`` lets the turn go on."""
+    sender = message.sender
     district = services.context.district
     now = services.context.clock.now()
+    language = _language(match.language or conversation.language)
+    program = district.sms_program
+    bodies: list[str] = []
     if match.kind is KeywordKind.OUTAGE:
         return None
-    if match.kind is KeywordKind.OPT_IN_IF_OPTED_OUT and not is_opted_out(
+    if match.kind is KeywordKind.STATUS:
+        status = current_status_for(
+            session=session, phone=sender, now=now, language=language, district=district
+        )
+        if status is None:
+            return None  # no current notice here: the assistant answers (/outage)
+        if not is_opted_out(session=session, address=sender, channel="sms"):
+            bodies = [status]
+    elif match.kind is KeywordKind.OPT_IN_IF_OPTED_OUT and not is_opted_out(
         session=session, address=sender, channel="sms"
     ):
         return None
-    conversation, _ = relay.open_conversation(
-        session=session, message=message, conversation_key=sender
-    )
-    language = _language(match.language or conversation.language)
-    log_id = relay.record_inbound(
+    entry = services.relay.record_inbound(
         session=session,
         message=message,
         conversation=conversation,
         meta={"keyword": match.kind.value},
     )
-    program = district.sms_program
-    bodies: list[str] = []
     if match.kind is KeywordKind.OPT_OUT:
         changed = record_opt_out(
             session=session,
@@ -211,19 +218,83 @@ def _keyword_reply(
             actor="bot",
             meta={"keyword": match.kind.value},
         )
-    _remember(session, conversation, log_id, [], twiml)
+    _remember(conversation, entry, [], twiml)
     session.commit()
-    return _xml(twiml)
+    return twiml
+
+
+@dataclass
+class _ToRasa:
+    """A text that goes on to the assistant (its first transaction is committed)."""
+
+    pending: PendingTurn
+    rasa_text: str | None
+
+
+def _before_rasa(
+    services: ChannelServices,
+    session: Session,
+    message: InboundMessage,
+    media: list[dict[str, str]],
+) -> str | _ToRasa:
+    """The first transaction: page replies, keywords, digit replies, the inbound record.
+
+    Returns the TwiML when the gateway answers by itself, else the turn for Rasa.
+
+    Raises:
+        DuplicateMessage: The message was already handled.
+    """
+    relay = services.relay
+    sender, body = message.sender, message.text
+    # On-call staff acknowledging an emergency page ("ACK" / "ACK 12", issue 7) is
+    # answered here, before keywords and the assistant; customers' texts pass on.
+    page_reply = handle_page_reply(
+        session=session, from_number=sender, body=body, now=services.context.clock.now()
+    )
+    if page_reply is not None:
+        session.commit()
+        return render_sms([page_reply])
+    conversation, _ = relay.open_conversation(
+        session=session, message=message, conversation_key=sender
+    )
+    match = classify_keyword(body)
+    if match is not None:
+        twiml = _keyword_reply(
+            services=services,
+            session=session,
+            match=match,
+            message=message,
+            conversation=conversation,
+        )
+        if twiml is not None:
+            return twiml
+    rasa_text: str | None = None
+    if match is not None and match.kind in (KeywordKind.OUTAGE, KeywordKind.STATUS):
+        rasa_text = "/outage"
+    elif not body and media:
+        # A photo without words: let the assistant ask what it shows.
+        rasa_text = "I am sending a photo."
+    elif not body:
+        # An empty text: nothing to ask the assistant; record it, answer nothing.
+        entry = relay.record_inbound(session=session, message=message, conversation=conversation)
+        twiml = render_sms([])
+        _remember(conversation, entry, _stored_buttons(conversation), twiml)
+        session.commit()
+        return twiml
+    elif _DIGIT_REPLY.match(body):
+        rasa_text = resolve_choice(body, _stored_buttons(conversation))
+    pending = relay.begin_turn(
+        session=session, message=message, conversation_key=sender, conversation=conversation
+    )
+    return _ToRasa(pending=pending, rasa_text=rasa_text)
 
 
 @router.post("/twilio/sms", response_class=Response)
-def inbound_sms(
-    tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
-) -> Response:
+async def inbound_sms(tw: TwilioRequestDep, services: ChannelServicesDep) -> Response:
     """Twilio's inbound-message webhook; answers with TwiML ``<Message>``s.
 
-    A plain ``def``: FastAPI runs it in its thread pool, so database work never
-    blocks the event loop; only the wait for Rasa runs on the loop.
+    Two transactions in worker threads (before and after Rasa); only the wait
+    for Rasa runs on the event loop.
     """
     message_sid = tw.get("MessageSid") or tw.get("SmsSid")
     raw_from = tw.get("From")
@@ -234,14 +305,6 @@ def inbound_sms(
     body = tw.form.get("Body", "") or ""
     truncated = len(body) > TWILIO_MAX_BODY
     body = body[:TWILIO_MAX_BODY]
-    # On-call staff acknowledging an emergency page ("ACK" / "ACK 12", issue 7) is
-    # answered here, before keywords and the assistant; customers' texts pass on.
-    page_reply = handle_page_reply(
-        session=session, from_number=sender, body=body, now=services.context.clock.now()
-    )
-    if page_reply is not None:
-        session.commit()
-        return _xml(render_sms([page_reply]))
     media = _media_urls(tw)
     meta: dict[str, Any] = {"to": tw.get("To")}
     if tw.get("MessagingServiceSid"):
@@ -256,58 +319,21 @@ def inbound_sms(
         media_urls=tuple(m["url"] for m in media),
         meta={**meta, "media": media} if media else meta,
     )
-    relay = services.relay
-    try:
-        match = classify_keyword(body)
-        with serialized_writes(session):
-            if match is not None:
-                keyword_response = _keyword_reply(
-                    services=services,
-                    session=session,
-                    match=match,
-                    message=message,
-                    sender=sender,
-                )
-                if keyword_response is not None:
-                    return keyword_response
-            rasa_text: str | None = None
-            if match is not None and match.kind is KeywordKind.OUTAGE:
-                rasa_text = "/outage"
-            elif not body.strip() and media:
-                # A photo without words: let the assistant ask what it shows.
-                rasa_text = "I am sending a photo."
-            elif not body.strip():
-                # An empty text: nothing to ask the assistant; record it, answer nothing.
-                conversation, _ = relay.open_conversation(
-                    session=session, message=message, conversation_key=sender
-                )
-                log_id = relay.record_inbound(
-                    session=session, message=message, conversation=conversation
-                )
-                twiml = render_sms([])
-                _remember(session, conversation, log_id, _stored_buttons(conversation), twiml)
-                session.commit()
-                return _xml(twiml)
-            elif _DIGIT_REPLY.match(body):
-                existing = find_open_conversation(
-                    session=session, channel="sms", external_id=sender
-                )
-                buttons = _stored_buttons(existing) if existing is not None else []
-                rasa_text = resolve_choice(body, buttons)
-            session.rollback()  # end any read before waiting on anything
-
-        twiml = relay.turn_in_worker_thread(
-            session=session,
-            message=message,
-            conversation_key=sender,
-            timeout=SMS_TIMEOUT_SECONDS,
-            rasa_text=rasa_text,
-            extra_metadata={"input": "text"},
-            then=partial(_finish, services, session, media, sender),
-        )
-    except DuplicateMessage:
-        session.rollback()
-        return _replay(session, message_sid)
+    with services.context.session_factory() as session:
+        try:
+            step = await to_thread.run_sync(_before_rasa, services, session, message, media)
+            if isinstance(step, str):
+                return _xml(step)
+            twiml = await services.relay.complete_turn(
+                session=session,
+                pending=step.pending,
+                timeout=SMS_TIMEOUT_SECONDS,
+                rasa_text=step.rasa_text,
+                extra_metadata={"input": "text"},
+                then=partial(_finish, services, session, media),
+            )
+        except DuplicateMessage:
+            twiml = await to_thread.run_sync(_replay, session, message_sid)
     return _xml(twiml)
 
 
@@ -315,29 +341,33 @@ def _finish(
     services: ChannelServices,
     session: Session,
     media: list[dict[str, str]],
-    sender: str,
     result: TurnResult,
 ) -> str:
     """Render, record and remember the replies of a turn; returns the TwiML.
 
-    Runs inside the turn's write section; the relay commits right after.
+    Runs in the turn's second transaction; the relay commits right after.
     """
     conversation = result.conversation
     language = _language(conversation.language)
     replies = list(result.replies)
-    if media and _attach_media(
-        session, conversation, media, result.inbound_log_id, result.ticket_id
-    ):
+    if media and _attach_media(session, conversation, media, result.inbound, result.ticket_id):
         replies.append(BotReply(text=_MEDIA_ACK[language]))
     for reply in list(replies):
         if reply.custom_type == "pay" and not reply.text and reply.custom is not None:
             account = str(reply.custom.get("account") or "")
-            if not account and result.conversation.account_id:
-                linked = session.get(Account, result.conversation.account_id)
+            if not account and conversation.account_id:
+                linked = session.get(Account, conversation.account_id)
                 account = linked.number if linked else ""
             link = services.context.district.payments.portal_link(account)
             replies.append(BotReply(text=_PAY_LINK[language].format(link=link)))
-    if is_opted_out(session=session, address=sender, channel="sms"):
+    if result.handed_off_now and not services.context.calendar.is_open(
+        services.context.clock.now()
+    ):
+        # After hours: when a person will follow up (the apology names the emergency line).
+        replies.append(
+            BotReply(text=services.relay.follow_up_text(language, emergency=not result.degraded))
+        )
+    if is_opted_out(session=session, address=conversation.customer_address, channel="sms"):
         # Nothing goes to an opted-out number, not even a reply.
         bodies: list[str] = []
     else:
@@ -351,5 +381,5 @@ def _finish(
         ticket_id=result.ticket_id,
     )
     buttons = offered_buttons(replies) if replies else _stored_buttons(conversation)
-    _remember(session, conversation, result.inbound_log_id, buttons, twiml)
+    _remember(conversation, result.inbound, buttons, twiml)
     return twiml

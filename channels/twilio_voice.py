@@ -11,7 +11,9 @@ A call is one conversation (keyed by CallSid). The flow:
   keypad choices for offered buttons, digits typed when a number is asked
   (account numbers, ZIPs), and speech for the assistant. Low confidence gets
   one re-prompt, then the keypad; silence gets two re-prompts, then a person
-  (office open) or voicemail (closed).
+  (office open) or voicemail (closed, saying when a person will call back).
+  Saying only "español" / "English" switches the call's language; once Rasa
+  has a session its ``language`` slot is set too, so the bot's answers follow.
 * ``/twilio/voice/pay`` — ``<Pay>``'s result: the payment (or the failure)
   is recorded and the caller hears the confirmation number. Card data stays
   inside Twilio.
@@ -25,7 +27,6 @@ same path, same ``n``) gets the TwiML answered the first time.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
@@ -50,7 +52,13 @@ from accounts.services.tickets import open_ticket
 from channels.base import Button, InboundMessage
 from channels.deps import ChannelServices, ChannelServicesDep
 from channels.rasa_client import VOICE_TIMEOUT_SECONDS
-from channels.relay import DuplicateMessage, TurnResult, serialized_writes
+from channels.relay import (
+    DuplicateMessage,
+    PendingTurn,
+    TurnResult,
+    answered_before,
+    remember_answer,
+)
 from channels.signature import TwilioRequest, TwilioRequestDep
 from channels.twiml import (
     HandoffRoute,
@@ -147,6 +155,11 @@ _TEXT: Mapping[str, Mapping[str, str]] = {
     },
 }
 _SPANISH_REQUEST = re.compile(r"\b(espa[nñ]ol|spanish)\b", re.IGNORECASE)
+#: A whole utterance that only asks for a language, mid-call.
+_LANGUAGE_REQUEST: Mapping[str, re.Pattern[str]] = {
+    "es": re.compile(r"(en |in )?(espa[nñ]ol|spanish)( por favor| please)?"),
+    "en": re.compile(r"(en |in )?(english|ingl[eé]s)( please| por favor)?"),
+}
 
 
 def text(language: str | None, key: str, **values: object) -> str:
@@ -176,14 +189,20 @@ def voice_urls(services: ChannelServices, n: int) -> VoiceUrls:
     )
 
 
-def handoff_route(services: ChannelServices) -> HandoffRoute:
-    """Transfer (office open) or voicemail (closed), from the business calendar."""
+def handoff_route(services: ChannelServices, language: str | None) -> HandoffRoute:
+    """Transfer (office open) or voicemail (closed), from the business calendar.
+
+    After hours the voicemail prompt first says when a person will call back.
+    """
     context = services.context
     twilio = context.settings.twilio
+    office_open = context.calendar.is_open(context.clock.now())
     return HandoffRoute(
-        office_open=context.calendar.is_open(context.clock.now()),
+        office_open=office_open,
         csr_number=twilio.csr_number or None,
         queue_name=twilio.csr_queue,
+        # The caller is on the district's line already: no "call this number" here.
+        after_hours="" if office_open else services.relay.follow_up_text(language, emergency=False),
     )
 
 
@@ -225,23 +244,33 @@ def _turn_key(tw: TwilioRequest, step: str) -> str:
     return f"voice:{tw.get('CallSid')}:{step}:{n}{silence}"
 
 
-def _stash(session: Session, log_id: int | None, twiml: str) -> None:
-    if log_id is None:
-        return
-    entry = session.get(ContactLog, log_id)
-    if entry is not None:
-        entry.meta = {**(entry.meta or {}), "twiml": twiml}
-
-
 def _replay(session: Session, key: str, conversation: Conversation | None) -> Response:
-    """The TwiML answered to the first delivery of this request."""
-    entry = session.scalars(select(ContactLog).where(ContactLog.external_id == key)).first()
-    twiml = (entry.meta or {}).get("twiml") if entry is not None else None
-    if isinstance(twiml, str):
-        return _xml(twiml)
-    # The first delivery is still being handled: ask again rather than act twice.
-    language = conversation.language if conversation else "en"
-    return _xml(_prompt_twiml([], language=language, services=None, n=0))
+    """The TwiML answered to the first delivery of this request (rolls back first)."""
+    twiml = answered_before(session, key)
+    if twiml is None:
+        # The first delivery is still being handled: ask again rather than act twice.
+        language = conversation.language if conversation else "en"
+        twiml = _prompt_twiml([], language=language, services=None, n=0)
+    return _xml(twiml)
+
+
+def _answer(
+    services: ChannelServices,
+    session: Session,
+    conversation: Conversation,
+    message: InboundMessage,
+    twiml: str,
+) -> Response:
+    """Record the caller's input and answer ``twiml`` (kept for a redelivery); commits."""
+    try:
+        entry = services.relay.record_inbound(
+            session=session, message=message, conversation=conversation
+        )
+    except DuplicateMessage:
+        return _replay(session, message.external_id or "", conversation)
+    remember_answer(entry, twiml)
+    session.commit()
+    return _xml(twiml)
 
 
 def _caller(tw: TwilioRequest) -> str:
@@ -345,7 +374,7 @@ def _handoff_twiml(
         response,
         language=language,
         urls=voice_urls(services, n),
-        handoff=handoff_route(services),
+        handoff=handoff_route(services, language),
         ticket_id=ticket_id,
     )
     state = _state(conversation)
@@ -354,7 +383,7 @@ def _handoff_twiml(
     return str(response)
 
 
-def _render_turn(services: ChannelServices, session: Session, result: TurnResult) -> str:
+def _render_turn(services: ChannelServices, result: TurnResult) -> str:
     conversation = result.conversation
     language = conversation.language
     state = _state(conversation)
@@ -396,7 +425,7 @@ def _render_turn(services: ChannelServices, session: Session, result: TurnResult
         language=language,
         urls=voice_urls(services, n),
         pay=pay_settings(services),
-        handoff=handoff_route(services),
+        handoff=handoff_route(services, language),
     )
 
 
@@ -410,54 +439,80 @@ class AskRasa:
     meta: Mapping[str, Any]
 
 
-def _rasa_turn(
-    services: ChannelServices,
-    session: Session,
-    tw: TwilioRequest,
-    key: str,
-    ask: AskRasa,
-) -> Response:
-    """Ask the assistant (outside the write section) and render its answer."""
-    message = _message(tw, text_value=ask.spoken, kind=ask.kind, key=key, meta=ask.meta)
+@dataclass
+class _ToRasa:
+    """A voice turn whose first transaction is committed, waiting on the assistant."""
 
-    def render(result: TurnResult) -> str:
-        twiml = _render_turn(services, session, result)
-        _stash(session, result.inbound_log_id, twiml)
-        return twiml
+    pending: PendingTurn
+    ask: AskRasa
 
-    try:
-        twiml = services.relay.turn_in_worker_thread(
-            session=session,
-            message=message,
-            conversation_key=tw.get("CallSid"),
-            timeout=VOICE_TIMEOUT_SECONDS,
-            rasa_text=ask.rasa_text,
-            extra_metadata={"input": ask.kind},
-            then=render,
-        )
-    except DuplicateMessage:
-        with serialized_writes(session):
-            session.rollback()
-            return _replay(session, key, None)
+
+Step = Callable[[ChannelServices, Session, TwilioRequest, Conversation, str], "Response | AskRasa"]
+
+
+def _before_rasa(
+    services: ChannelServices, session: Session, tw: TwilioRequest, key: str, step: Step
+) -> tuple[Response | _ToRasa, Conversation, str | None]:
+    """The first transaction of a ``<Gather>`` result: the step, and the inbound record.
+
+    Returns the outcome, the call's conversation, and the caller's new
+    language when this request changed it (Rasa's ``language`` slot follows).
+
+    Raises:
+        DuplicateMessage: The request was already handled.
+    """
+    conversation = _conversation_for(services, session, tw)
+    before = conversation.language
+    outcome = step(services, session, tw, conversation, key)
+    changed = conversation.language if conversation.language != before else None
+    if isinstance(outcome, Response):
+        return outcome, conversation, changed
+    message = _message(tw, text_value=outcome.spoken, kind=outcome.kind, key=key, meta=outcome.meta)
+    pending = services.relay.begin_turn(
+        session=session,
+        message=message,
+        conversation_key=conversation.external_id,
+        conversation=conversation,
+    )
+    return _ToRasa(pending=pending, ask=outcome), conversation, changed
+
+
+async def _gathered(services: ChannelServices, tw: TwilioRequest, step: Step, key: str) -> Response:
+    """Handle a ``<Gather>`` result: database work in worker threads, Rasa on the loop."""
+    relay = services.relay
+    with services.context.session_factory() as session:
+        try:
+            outcome, conversation, language = await to_thread.run_sync(
+                _before_rasa, services, session, tw, key, step
+            )
+            if language is not None:
+                # The caller switched language: the bot's own answers follow.
+                await relay.set_language(conversation, language)
+            if isinstance(outcome, Response):
+                return outcome
+
+            def render(result: TurnResult) -> str:
+                twiml = _render_turn(services, result)
+                remember_answer(result.inbound, twiml)
+                return twiml
+
+            twiml = await relay.complete_turn(
+                session=session,
+                pending=outcome.pending,
+                timeout=VOICE_TIMEOUT_SECONDS,
+                rasa_text=outcome.ask.rasa_text,
+                extra_metadata={"input": outcome.ask.kind},
+                then=render,
+            )
+        except DuplicateMessage:
+            return await to_thread.run_sync(_replay, session, key, None)
     return _xml(twiml)
-
-
-def _serialized(handler: Callable[..., Response]) -> Callable[..., Response]:
-    """Run a webhook that only touches the database inside one write section."""
-
-    @functools.wraps(handler)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        with serialized_writes(kwargs["session"]):
-            return handler(*args, **kwargs)
-
-    return wrapper
 
 
 # -- webhooks ----------------------------------------------------------------
 
 
 @router.post("/twilio/voice", response_class=Response)
-@_serialized
 def incoming_call(
     tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
 ) -> Response:
@@ -476,11 +531,6 @@ def incoming_call(
     conversation, _ = relay.open_conversation(
         session=session, message=message, conversation_key=call_sid
     )
-    try:
-        log_id = relay.record_inbound(session=session, message=message, conversation=conversation)
-    except DuplicateMessage:
-        session.rollback()
-        return _replay(session, key, conversation)
     district = services.context.district
     state = _state(conversation)
     state.update({"mode": "language", "silence": 0, "low_confidence": 0, "buttons": []})
@@ -497,10 +547,7 @@ def incoming_call(
     say(gather, "Para español, oprima 2.", "es")
     response.append(gather)
     response.redirect(with_query(f"{_base(services)}/language", n=n, silence=1), method="POST")
-    twiml = str(response)
-    _stash(session, log_id, twiml)
-    session.commit()
-    return _xml(twiml)
+    return _answer(services, session, conversation, message, str(response))
 
 
 def _conversation_for(
@@ -514,93 +561,85 @@ def _conversation_for(
 
 
 @router.post("/twilio/voice/language", response_class=Response)
-def choose_language(
-    tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
-) -> Response:
+async def choose_language(tw: TwilioRequestDep, services: ChannelServicesDep) -> Response:
     """The greeting's answer: 2 (or "español") → Spanish; else English."""
-    key = _turn_key(tw, "language")
-    with serialized_writes(session):
-        outcome = _language_choice(services, session, tw, key)
-        if isinstance(outcome, AskRasa):
-            session.rollback()  # the turn records everything; end this read first
-    if isinstance(outcome, AskRasa):
-        return _rasa_turn(services, session, tw, key, outcome)
-    return outcome
+    return await _gathered(services, tw, _language_choice, _turn_key(tw, "language"))
 
 
 def _language_choice(
-    services: ChannelServices, session: Session, tw: TwilioRequest, key: str
+    services: ChannelServices,
+    session: Session,
+    tw: TwilioRequest,
+    conversation: Conversation,
+    key: str,
 ) -> Response | AskRasa:
     digits = re.sub(r"[^0-9*#]", "", tw.get("Digits"))[:MAX_DIGITS]
     speech = tw.get("SpeechResult")[:MAX_SPEECH_CHARS]
-    conversation = _conversation_for(services, session, tw)
     if digits == "2" or _SPANISH_REQUEST.search(speech):
-        conversation.language = "es"
-        message = _message(
-            tw,
-            text_value=digits or speech,
-            kind="dtmf" if digits else "speech",
-            key=key,
-            language="es",
-            meta={"choice": "spanish"},
-        )
-        try:
-            log_id = services.relay.record_inbound(
-                session=session, message=message, conversation=conversation
-            )
-        except DuplicateMessage:
-            session.rollback()
-            return _replay(session, key, conversation)
-        twiml = _menu(services, conversation)
-        _stash(session, log_id, twiml)
-        session.commit()
-        return _xml(twiml)
+        return _switch_language(services, session, tw, conversation, key, "es")
     conversation.language = "en"
-    session.flush()
     if digits:
         return _handle_digits(services, session, tw, conversation, digits, key)
     if speech:
         return _handle_speech(services, session, tw, conversation, speech, key)
     message = _message(tw, text_value="", kind="no_input", key=key, language="en")
-    try:
-        log_id = services.relay.record_inbound(
-            session=session, message=message, conversation=conversation
-        )
-    except DuplicateMessage:
-        session.rollback()
-        return _replay(session, key, conversation)
-    twiml = _menu(services, conversation)
-    _stash(session, log_id, twiml)
-    session.commit()
-    return _xml(twiml)
+    return _answer(services, session, conversation, message, _menu(services, conversation))
+
+
+def _language_request(speech: str) -> str | None:
+    """``"es"``/``"en"`` when the caller only asked for a language ("español", "English please")."""
+    words = " ".join(re.sub(r"[^\w\s]", " ", speech.lower()).split())
+    for language, pattern in _LANGUAGE_REQUEST.items():
+        if pattern.fullmatch(words):
+            return language
+    return None
+
+
+def _switch_language(
+    services: ChannelServices,
+    session: Session,
+    tw: TwilioRequest,
+    conversation: Conversation,
+    key: str,
+    language: str,
+) -> Response:
+    """The caller chose a language: record it and offer the menu in that language."""
+    digits = re.sub(r"[^0-9*#]", "", tw.get("Digits"))[:MAX_DIGITS]
+    conversation.language = language
+    message = _message(
+        tw,
+        text_value=digits or tw.get("SpeechResult")[:MAX_SPEECH_CHARS],
+        kind="dtmf" if digits else "speech",
+        key=key,
+        language=language,
+        meta={"choice": "spanish" if language == "es" else "english"},
+    )
+    return _answer(services, session, conversation, message, _menu(services, conversation))
 
 
 @router.post("/twilio/voice/turn", response_class=Response)
-def gather_turn(
-    tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
-) -> Response:
-    """One ``<Gather>`` result: keypad, speech, or silence.
+async def gather_turn(tw: TwilioRequestDep, services: ChannelServicesDep) -> Response:
+    """One ``<Gather>`` result: keypad, speech, or silence."""
+    return await _gathered(services, tw, _turn_step, _turn_key(tw, "turn"))
 
-    A plain ``def`` (FastAPI's thread pool): database work stays off the event
-    loop; only the wait for Rasa runs on it.
-    """
-    key = _turn_key(tw, "turn")
+
+def _turn_step(
+    services: ChannelServices,
+    session: Session,
+    tw: TwilioRequest,
+    conversation: Conversation,
+    key: str,
+) -> Response | AskRasa:
     digits = re.sub(r"[^0-9*#]", "", tw.get("Digits"))[:MAX_DIGITS]
     speech = tw.get("SpeechResult")[:MAX_SPEECH_CHARS]
-    with serialized_writes(session):
-        conversation = _conversation_for(services, session, tw)
-        outcome: Response | AskRasa
-        if digits:
-            outcome = _handle_digits(services, session, tw, conversation, digits, key)
-        elif speech:
-            outcome = _handle_speech(services, session, tw, conversation, speech, key)
-        else:
-            outcome = _handle_silence(services, session, tw, conversation, key)
-        if isinstance(outcome, AskRasa):
-            session.rollback()  # the turn records everything; end this read first
-    if isinstance(outcome, AskRasa):
-        return _rasa_turn(services, session, tw, key, outcome)
-    return outcome
+    if digits:
+        return _handle_digits(services, session, tw, conversation, digits, key)
+    if speech:
+        wanted = _language_request(speech)
+        if wanted is not None and wanted != conversation.language:
+            return _switch_language(services, session, tw, conversation, key, wanted)
+        return _handle_speech(services, session, tw, conversation, speech, key)
+    return _handle_silence(services, session, tw, conversation, key)
 
 
 def _handle_silence(
@@ -611,14 +650,6 @@ def _handle_silence(
     key: str,
 ) -> Response:
     language = conversation.language
-    message = _message(tw, text_value="", kind="no_input", key=key)
-    try:
-        log_id = services.relay.record_inbound(
-            session=session, message=message, conversation=conversation
-        )
-    except DuplicateMessage:
-        session.rollback()
-        return _replay(session, key, conversation)
     state = _state(conversation)
     silences = int(state.get("silence", 0)) + 1
     state["silence"] = silences
@@ -629,9 +660,8 @@ def _handle_silence(
         )
     else:
         twiml = _reprompt(services, conversation, before=[text(language, "no_input")])
-    _stash(session, log_id, twiml)
-    session.commit()
-    return _xml(twiml)
+    message = _message(tw, text_value="", kind="no_input", key=key)
+    return _answer(services, session, conversation, message, twiml)
 
 
 def _handle_speech(
@@ -650,20 +680,6 @@ def _handle_speech(
     state = _state(conversation)
     state["silence"] = 0
     if confidence < LOW_CONFIDENCE:
-        message = _message(
-            tw,
-            text_value=speech,
-            kind="speech",
-            key=key,
-            meta={"confidence": confidence, "low_confidence": True},
-        )
-        try:
-            log_id = services.relay.record_inbound(
-                session=session, message=message, conversation=conversation
-            )
-        except DuplicateMessage:
-            session.rollback()
-            return _replay(session, key, conversation)
         low = int(state.get("low_confidence", 0)) + 1
         state["low_confidence"] = low
         _save_state(conversation, state)
@@ -673,9 +689,14 @@ def _handle_speech(
             twiml = _menu(services, conversation, before=[text(language, "use_keypad")])
         else:
             twiml = _reprompt(services, conversation, before=[text(language, "low_confidence")])
-        _stash(session, log_id, twiml)
-        session.commit()
-        return _xml(twiml)
+        message = _message(
+            tw,
+            text_value=speech,
+            kind="speech",
+            key=key,
+            meta={"confidence": confidence, "low_confidence": True},
+        )
+        return _answer(services, session, conversation, message, twiml)
     state["low_confidence"] = 0
     _save_state(conversation, state)
     return AskRasa(spoken=speech, kind="speech", rasa_text=None, meta={"confidence": confidence})
@@ -704,16 +725,6 @@ def _handle_digits(
             choice = {"button": buttons[index].title}
     elif mode in ("menu", "language") and len(digits) == 1:
         if digits == "4":
-            message = _message(
-                tw, text_value=digits, kind="dtmf", key=key, meta={"menu": "service"}
-            )
-            try:
-                log_id = services.relay.record_inbound(
-                    session=session, message=message, conversation=conversation
-                )
-            except DuplicateMessage:
-                session.rollback()
-                return _replay(session, key, conversation)
             state.update(
                 {"mode": "service", "buttons": [], "prompt": [text(language, "service_menu")]}
             )
@@ -726,9 +737,10 @@ def _handle_digits(
                 n=n,
                 num_digits=1,
             )
-            _stash(session, log_id, twiml)
-            session.commit()
-            return _xml(twiml)
+            message = _message(
+                tw, text_value=digits, kind="dtmf", key=key, meta={"menu": "service"}
+            )
+            return _answer(services, session, conversation, message, twiml)
         rasa_text = MENU.get(digits)
         choice = {"menu": digits}
     elif mode == "service" and len(digits) == 1:
@@ -738,18 +750,9 @@ def _handle_digits(
         # A number the assistant asked for (account number, ZIP): send it as text.
         return AskRasa(spoken=digits, kind="dtmf", rasa_text=None, meta={"digits": len(digits)})
     if rasa_text is None:
-        message = _message(tw, text_value=digits, kind="dtmf", key=key, meta={"invalid": True})
-        try:
-            log_id = services.relay.record_inbound(
-                session=session, message=message, conversation=conversation
-            )
-        except DuplicateMessage:
-            session.rollback()
-            return _replay(session, key, conversation)
         twiml = _reprompt(services, conversation, before=[text(language, "not_option")])
-        _stash(session, log_id, twiml)
-        session.commit()
-        return _xml(twiml)
+        message = _message(tw, text_value=digits, kind="dtmf", key=key, meta={"invalid": True})
+        return _answer(services, session, conversation, message, twiml)
     return AskRasa(
         spoken=digits, kind="dtmf", rasa_text=rasa_text, meta={**choice, "sent": rasa_text}
     )
@@ -778,7 +781,6 @@ def _account_for_payment(
 
 
 @router.post("/twilio/voice/pay", response_class=Response)
-@_serialized
 def pay_result(tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep) -> Response:
     """``<Pay>``'s action: record the payment or the failure, speak the outcome."""
     conversation = _conversation_for(services, session, tw)
@@ -802,11 +804,10 @@ def pay_result(tw: TwilioRequestDep, session: SessionDep, services: ChannelServi
         tw, text_value=f"payment {result or 'unknown'}", kind="payment", key=key, meta=details
     )
     try:
-        log_id = services.relay.record_inbound(
+        entry = services.relay.record_inbound(
             session=session, message=message, conversation=conversation
         )
     except DuplicateMessage:
-        session.rollback()
         return _replay(session, key, conversation)
     before: list[str]
     if result == "success" and code and amount is not None and account is not None:
@@ -895,7 +896,7 @@ def pay_result(tw: TwilioRequestDep, session: SessionDep, services: ChannelServi
     twiml = _prompt_twiml(
         [*before, text(language, "anything_else")], language=language, services=services, n=n
     )
-    _stash(session, log_id, twiml)
+    remember_answer(entry, twiml)
     session.commit()
     return _xml(twiml)
 
@@ -915,7 +916,6 @@ def _ticket_from_query(session: Session, tw: TwilioRequest) -> Ticket | None:
 
 
 @router.post("/twilio/voice/dial", response_class=Response)
-@_serialized
 def dial_result(
     tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
 ) -> Response:
@@ -941,19 +941,19 @@ def dial_result(
         response.hangup()
     else:
         n = _next_n(conversation)
+        route = handoff_route(services, conversation.language)
         render_voicemail(
             response,
             language=conversation.language,
             urls=voice_urls(services, n),
             ticket_id=ticket.id if ticket else None,
-            office_closed=not handoff_route(services).office_open,
+            after_hours=None if route.office_open else route.after_hours,
         )
     session.commit()
     return _xml(str(response))
 
 
 @router.post("/twilio/voice/whisper", response_class=Response)
-@_serialized
 def whisper(tw: TwilioRequestDep, session: SessionDep) -> Response:
     """What the CSR hears before the caller is connected: the case summary."""
     ticket = _ticket_from_query(session, tw)
@@ -967,7 +967,6 @@ def whisper(tw: TwilioRequestDep, session: SessionDep) -> Response:
 
 
 @router.post("/twilio/voice/recorded", response_class=Response)
-@_serialized
 def voicemail_recorded(
     tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
 ) -> Response:
@@ -994,11 +993,10 @@ def voicemail_recorded(
         meta={"recording_url": recording_url, "recording_sid": recording_sid, "duration": duration},
     )
     try:
-        log_id = services.relay.record_inbound(
+        entry = services.relay.record_inbound(
             session=session, message=message, conversation=conversation
         )
     except DuplicateMessage:
-        session.rollback()
         return _replay(session, key, conversation)
     now = services.context.clock.now()
     caller = _caller(tw)
@@ -1030,20 +1028,17 @@ def voicemail_recorded(
         if caller != "anonymous" and not ticket.callback_number:
             ticket.callback_number = caller
         ticket.updated_at = now
-    entry = session.get(ContactLog, log_id)
-    if entry is not None:
-        entry.ticket_id = ticket.id
+    entry.ticket_id = ticket.id
     conversation.outcome = conversation.outcome or "voicemail"
     say(response, text(language, "voicemail_thanks"), language)
     response.hangup()
     twiml = str(response)
-    _stash(session, log_id, twiml)
+    remember_answer(entry, twiml)
     session.commit()
     return _xml(twiml)
 
 
 @router.post("/twilio/voice/transcription", response_class=Response)
-@_serialized
 def voicemail_transcription(
     tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep
 ) -> Response:

@@ -132,6 +132,9 @@ class HandoffRoute:
     #: Whether the office is open (when a transfer is declined for another reason
     #: the voicemail prompt must not say the office is closed).
     office_hours: bool | None = None
+    #: After hours: the office is closed and when a person will call back
+    #: (``escalation.after_hours.after_hours_message``), said before the tone.
+    after_hours: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +154,7 @@ _VOICE_TEXT: Mapping[str, Mapping[str, str]] = {
     "en": {
         "press": "For {title}, press {n}.",
         "voicemail": (
-            "Our office is closed right now. Please leave your name, phone number and "
-            "message after the tone, then press pound. Someone will call you back."
+            "Please leave your name, phone number and message after the tone, then press pound."
         ),
         "voicemail_open": (
             "To add anything for the representative, leave your name, phone number and "
@@ -167,9 +169,8 @@ _VOICE_TEXT: Mapping[str, Mapping[str, str]] = {
     "es": {
         "press": "Para {title}, oprima {n}.",
         "voicemail": (
-            "Nuestra oficina está cerrada. Por favor deje su nombre, número de teléfono y "
-            "mensaje después del tono y luego oprima la tecla de número. "
-            "Le devolveremos la llamada."
+            "Por favor deje su nombre, número de teléfono y mensaje después del tono y luego "
+            "oprima la tecla de número."
         ),
         "voicemail_open": (
             "Para agregar algo para el representante, deje su nombre, número de teléfono y "
@@ -305,6 +306,7 @@ def render_voice(
                 csr_number=handoff.csr_number,
                 queue_name=handoff.queue_name,
                 office_hours=handoff.office_open,
+                after_hours=handoff.after_hours,
             )
         render_handoff(response, language=language, urls=urls, handoff=handoff, ticket_id=ticket)
         return str(response)
@@ -381,7 +383,11 @@ def render_handoff(
         return
     closed = not handoff.office_hours if handoff.office_hours is not None else True
     render_voicemail(
-        response, language=language, urls=urls, ticket_id=ticket_id, office_closed=closed
+        response,
+        language=language,
+        urls=urls,
+        ticket_id=ticket_id,
+        after_hours=handoff.after_hours if closed else None,
     )
 
 
@@ -391,11 +397,25 @@ def render_voicemail(
     language: str | None,
     urls: VoiceUrls,
     ticket_id: object = None,
-    office_closed: bool = True,
+    after_hours: str | None = None,
 ) -> None:
-    """Append the voicemail prompt and a ``<Record>`` with a transcription callback."""
-    prompt = "voicemail" if office_closed else "voicemail_open"
-    say(response, voice_text(language, prompt), language)
+    """Append the voicemail prompt and a ``<Record>`` with a transcription callback.
+
+    Args:
+        response: The TwiML being built.
+        language: The caller's language.
+        urls: Webhook URLs.
+        ticket_id: The ticket the voicemail joins, if any.
+        after_hours: ``None`` in office hours (a representative is adding to the
+            case); after hours, what to say first: closed, and when a person
+            will call back.
+    """
+    if after_hours is None:
+        say(response, voice_text(language, "voicemail_open"), language)
+    else:
+        if after_hours:
+            say(response, after_hours, language)
+        say(response, voice_text(language, "voicemail"), language)
     response.record(
         action=with_query(urls.recorded, ticket=ticket_id),
         method="POST",

@@ -40,6 +40,9 @@ DANA = "+15305550101"
 MARIA = "+15305550102"
 UNKNOWN = "+15305550199"
 
+#: ``/conversations/{sender}/tracker/events`` without the sender.
+EVENTS_PATH = ("conversations", "tracker", "events")
+
 Responder = Callable[[dict[str, Any]], list[dict[str, Any]]]
 
 
@@ -91,6 +94,9 @@ class ScriptedRasa:
     delay: float = 0.0
     status: int = 200
     received: list[dict[str, Any]] = field(default_factory=list)
+    #: Tracker events posted: (sender, query string, event).
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    events_status: int = 200
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -105,16 +111,26 @@ def scripted_rasa() -> Iterator[ScriptedRasa]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             payload = json.loads(self.rfile.read(length) or b"{}")
+            path, _, query = self.path.partition("?")
+            parts = path.strip("/").split("/")
+            if len(parts) == 4 and (parts[0], parts[2], parts[3]) == EVENTS_PATH:
+                with state.lock:
+                    state.events.append((parts[1], query, payload))
+                self._answer(state.events_status, b'{"events": []}')
+                return
             with state.lock:
                 state.received.append(payload)
             if state.delay:
                 time.sleep(state.delay)
-            if self.path.split("?")[0] != "/webhooks/rest/webhook":
+            if path != "/webhooks/rest/webhook":
                 body, status = b"{}", 404
             elif state.status != 200:
                 body, status = b'{"error": "boom"}', state.status
             else:
                 body, status = json.dumps(state.responder(payload)).encode(), 200
+            self._answer(status, body)
+
+        def _answer(self, status: int, body: bytes) -> None:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

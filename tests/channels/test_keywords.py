@@ -83,8 +83,8 @@ def test_ordinary_messages_are_not_keywords(text: str) -> None:
         ("info", KeywordKind.HELP),
         ("AYUDA", KeywordKind.HELP),
         ("OUT", KeywordKind.OUTAGE),
-        ("stat", KeywordKind.OUTAGE),
-        ("Status?", KeywordKind.OUTAGE),
+        ("stat", KeywordKind.STATUS),
+        ("Status?", KeywordKind.STATUS),
     ],
 )
 def test_other_keywords(text: str, kind: KeywordKind) -> None:

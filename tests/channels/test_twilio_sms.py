@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
+from accounts.business_calendar import BusinessCalendar
+from accounts.district import load_district
 from accounts.models import Account, ConsentEvent, ContactLog, Conversation, Ticket
 from accounts.services.consent import is_opted_out
+from escalation.after_hours import after_hours_message
 from tests.channels.conftest import DANA, MARIA, UNKNOWN, Gateway, messages
+
+THANKSGIVING_EVENING = datetime(2026, 11, 27, 3, 30, tzinfo=UTC)  # 19:30 PST, a holiday
 
 _counter = iter(range(1, 1_000_000))
 
@@ -231,3 +238,76 @@ def test_rasa_slow_is_bounded(twilio_gateway: Gateway) -> None:
     status, twiml = sms(twilio_gateway, "is there an outage")
     assert status == 200
     assert "will follow up" in messages(twiml)[0]
+
+
+def test_status_answers_from_the_current_notice_without_the_assistant(
+    twilio_gateway: Gateway,
+) -> None:
+    calls = len(twilio_gateway.rasa.received)
+    status, twiml = sms(twilio_gateway, "STATUS")  # Dana's street has the seeded outage
+    assert status == 200
+    bodies = messages(twiml)
+    assert len(bodies) == 1 and "Oak Street" in bodies[0]
+    assert len(twilio_gateway.rasa.received) == calls
+    inbound = log_entries(twilio_gateway, body="STATUS")[0]
+    assert inbound.meta["keyword"] == "status"
+    assert log_entries(twilio_gateway, direction="outbound")[-1].body == bodies[0]
+
+
+def test_status_without_a_current_notice_and_out_go_to_the_assistant(
+    twilio_gateway: Gateway,
+) -> None:
+    status, _ = sms(twilio_gateway, "stat", sender=MARIA)  # no notice on her street
+    assert status == 200 and twilio_gateway.rasa.received[-1]["message"] == "/outage"
+    sms(twilio_gateway, "OUT")
+    assert twilio_gateway.rasa.received[-1]["message"] == "/outage"
+
+
+def test_a_spanish_first_text_from_an_unknown_number_goes_on_in_spanish(
+    twilio_gateway: Gateway,
+) -> None:
+    sms(twilio_gateway, "Hola, no tengo agua en mi casa", sender=UNKNOWN)
+    assert twilio_gateway.rasa.received[-1]["metadata"]["language"] == "es"
+    sms(twilio_gateway, "ok", sender=UNKNOWN)  # the conversation keeps its language
+    assert twilio_gateway.rasa.received[-1]["metadata"]["language"] == "es"
+    sms(twilio_gateway, "what is my balance", sender="+15305550198")
+    assert twilio_gateway.rasa.received[-1]["metadata"]["language"] == "en"
+    # A known customer's preference on file wins over the words of one text.
+    sms(twilio_gateway, "hola, mi saldo por favor", sender=DANA)
+    assert twilio_gateway.rasa.received[-1]["metadata"]["language"] == "en"
+
+
+def _after_hours(twilio_gateway: Gateway, emergency: bool) -> str:
+    calendar = BusinessCalendar(load_district(twilio_gateway.settings.district_file))
+    now = twilio_gateway.clock.now()
+    assert not calendar.is_open(now)
+    return after_hours_message(calendar, now, "en", emergency=emergency)
+
+
+def test_after_hours_handoff_says_when_a_person_will_follow_up(twilio_gateway: Gateway) -> None:
+    twilio_gateway.clock.set(THANKSGIVING_EVENING)
+    twilio_gateway.rasa.responder = lambda payload: [
+        {"recipient_id": payload["sender"], "text": "I passed this to our team."},
+        {"recipient_id": payload["sender"], "custom": {"type": "handoff", "ticket_id": 1}},
+    ]
+    bodies = messages(sms(twilio_gateway, "I want to talk to a person")[1])
+    assert bodies[0] == "I passed this to our team."
+    assert " ".join(bodies[1:]) == _after_hours(twilio_gateway, emergency=True)
+    assert "Thanksgiving" in bodies[1]
+
+
+def test_rasa_down_after_hours_apologises_and_says_when(twilio_gateway: Gateway) -> None:
+    twilio_gateway.clock.set(THANKSGIVING_EVENING)
+    twilio_gateway.rasa.status = 500
+    bodies = messages(sms(twilio_gateway, "my meter is spinning")[1])
+    assert "will follow up" in bodies[0]
+    # The apology names the emergency line already; the promise does not repeat it.
+    assert " ".join(bodies[1:]) == _after_hours(twilio_gateway, emergency=False)
+
+
+def test_in_office_hours_a_handoff_adds_nothing(twilio_gateway: Gateway) -> None:
+    twilio_gateway.rasa.responder = lambda payload: [
+        {"recipient_id": payload["sender"], "text": "I passed this to our team."},
+        {"recipient_id": payload["sender"], "custom": {"type": "handoff", "ticket_id": 1}},
+    ]
+    assert messages(sms(twilio_gateway, "a person please")[1]) == ["I passed this to our team."]

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from accounts.business_calendar import BusinessCalendar
 from accounts.models import Account, ContactLog, Conversation, Payment, Ticket
+from escalation.after_hours import after_hours_message
 from tests.channels.conftest import DANA, MARIA, UNKNOWN, Call, Gateway, parse_twiml, said
 
 THANKSGIVING_EVENING = datetime(2026, 11, 27, 3, 30, tzinfo=UTC)  # 19:30 PST, a holiday
@@ -336,3 +338,62 @@ def test_missing_fields_and_garbage_input_get_defined_answers(
     anonymous = Call(twilio_gateway, caller="anonymous", call_sid="CA" + "9" * 32)
     root = anonymous.start()
     assert root.find("Gather") is not None
+
+
+def test_pressing_2_at_the_greeting_makes_the_call_spanish_for_rasa(
+    twilio_gateway: Gateway,
+) -> None:
+    call = Call(twilio_gateway, caller=UNKNOWN, call_sid="CA" + "4" * 32)
+    call.start()
+    call.press("2")
+    assert call.gather().attrib["language"] == "es-MX"
+    # Rasa has no session yet: an event would start one without the call's
+    # metadata; the first message carries the language instead.
+    assert twilio_gateway.rasa.events == []
+    call.say("cuál es mi saldo")
+    metadata = twilio_gateway.rasa.received[-1]["metadata"]
+    assert metadata["language"] == "es" and metadata["channel"] == "voice"
+
+
+def test_asking_for_spanish_mid_call_sets_the_slot_in_rasa(twilio_gateway: Gateway) -> None:
+    call = english_menu(twilio_gateway, caller=UNKNOWN, sid="CA" + "5" * 32)
+    call.say("what is my balance")
+    calls = len(twilio_gateway.rasa.received)
+    root = call.say("Español, por favor")
+    assert len(twilio_gateway.rasa.received) == calls  # answered by the gateway
+    assert call.gather().attrib["language"] == "es-MX"
+    assert any("oprima" in line for line in said(root))
+    key = conversation_of(twilio_gateway, call).key
+    assert twilio_gateway.rasa.events == [
+        (key, "token=t", {"event": "slot", "name": "language", "value": "es"})
+    ]
+    call.say("cuál es mi saldo")
+    assert twilio_gateway.rasa.received[-1]["metadata"]["language"] == "es"
+    call.say("English please")
+    assert twilio_gateway.rasa.events[-1][2]["value"] == "en"
+    assert call.gather().attrib["language"] == "en-US"
+
+
+def test_language_switch_survives_rasa_refusing_the_event(twilio_gateway: Gateway) -> None:
+    twilio_gateway.rasa.events_status = 500
+    call = english_menu(twilio_gateway, caller=UNKNOWN, sid="CA" + "6" * 32)
+    call.say("what is my balance")
+    call.say("español")
+    assert len(twilio_gateway.rasa.events) == 1  # tried, refused, the call goes on
+    assert call.gather().attrib["language"] == "es-MX"
+    call.say("cuál es mi saldo")
+    assert twilio_gateway.rasa.received[-1]["metadata"]["language"] == "es"
+
+
+def test_after_hours_voicemail_prompt_says_when_someone_calls_back(
+    twilio_gateway: Gateway, calendar: BusinessCalendar
+) -> None:
+    twilio_gateway.clock.set(THANKSGIVING_EVENING)
+    call = english_menu(twilio_gateway, caller=UNKNOWN, sid="CA" + "7" * 32)
+    for _ in range(3):
+        root = call.silence()
+    assert root.find("Record") is not None
+    promise = after_hours_message(calendar, THANKSGIVING_EVENING, "en", emergency=False)
+    spoken = said(root)
+    assert promise in spoken and "Thanksgiving" in promise
+    assert spoken[spoken.index(promise) + 1].startswith("Please leave your name")

@@ -1,19 +1,10 @@
-"""Helpers for the paging tests: the recording Twilio API extended with ``Calls.json``.
-
-``tests/utils/twilio_server.py`` (the channels' recording server) answers the
-Messages resource; a page also places a call, so this wraps the same handler
-and adds an answer for ``POST .../Calls.json`` shaped like Twilio's.
-"""
+"""Helpers for the paging tests: the recording Twilio API (messages and calls) and fixtures."""
 
 from __future__ import annotations
 
-import secrets
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from email.utils import formatdate
-from http.server import ThreadingHTTPServer
 
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
@@ -29,8 +20,7 @@ from accounts.settings import Settings
 from channels.outbound_sms import RetryPolicy, SendPacer, SmsSender
 from channels.twilio_rest import make_twilio_client
 from escalation.paging import TwilioPageTransport
-from tests.utils.servers import free_port
-from tests.utils.twilio_server import TwilioRecorder, _handler
+from tests.utils.twilio_server import TwilioRecorder, twilio_api
 
 SID = "AC" + "b" * 32
 TOKEN = "paging-rest-token"
@@ -44,63 +34,9 @@ DANA = "+15305550101"
 def twilio_api_with_calls(
     account_sid: str = SID, auth_token: str = TOKEN
 ) -> Iterator[TwilioRecorder]:
-    """The recording Twilio API, also answering ``Calls.json`` (201 + a call resource)."""
-    recorder = TwilioRecorder(account_sid=account_sid, auth_token=auth_token)
-    base = _handler(recorder)
-
-    class Handler(base):  # type: ignore[valid-type,misc]
-        def do_POST(self) -> None:
-            prefix = f"/2010-04-01/Accounts/{recorder.account_sid}/Calls.json"
-            if self.path.split("?")[0] != prefix:
-                super().do_POST()
-                return
-            request = self._record()
-            failure = self._failure()
-            if failure is not None:
-                self._send_json(
-                    failure.status,
-                    {"code": failure.code, "message": failure.message, "status": failure.status},
-                )
-                return
-            if (request.auth_user, request.auth_password) != (
-                recorder.account_sid,
-                recorder.auth_token,
-            ):
-                self._send_json(401, {"code": 20003, "message": "Authenticate", "status": 401})
-                return
-            if not request.field("To") or not request.field("From"):
-                self._send_json(400, {"code": 21201, "message": "No To", "status": 400})
-                return
-            sid = "CA" + secrets.token_hex(16)
-            now = formatdate(usegmt=True)
-            self._send_json(
-                201,
-                {
-                    "sid": sid,
-                    "account_sid": recorder.account_sid,
-                    "to": request.field("To"),
-                    "from": request.field("From"),
-                    "status": "queued",
-                    "direction": "outbound-api",
-                    "api_version": "2010-04-01",
-                    "date_created": now,
-                    "date_updated": now,
-                    "uri": f"{prefix[:-5]}/{sid}.json",
-                },
-            )
-
-    port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    recorder.url = f"http://127.0.0.1:{port}"
-    try:
+    """The recording Twilio API (it answers ``Calls.json`` too) with the paging account."""
+    with twilio_api(account_sid, auth_token) as recorder:
         yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def rest_settings(settings: Settings, recorder: TwilioRecorder) -> Settings:

@@ -2,9 +2,10 @@
 
 Point the real ``twilio`` client at it (``TWILIO_API_BASE=http://127.0.0.1:port``,
 see ``channels.twilio_rest``) and assert on what the library actually sent:
-path, Basic auth, form fields. It answers ``POST .../Messages.json`` with 201
-and the JSON Twilio returns (``sid``, ``status``...), and can be told to fail
-the next requests (429, 5xx, a Twilio error code, or a delay for timeouts).
+path, Basic auth, form fields. It answers ``POST .../Messages.json`` and
+``POST .../Calls.json`` (pages place calls) with 201 and the JSON Twilio returns
+(``sid``, ``status``...), and can be told to fail the next requests (429, 5xx,
+a Twilio error code, or a delay for timeouts).
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ class TwilioRecorder:
         """Requests that created messages."""
         return [r for r in self.requests if r.path.endswith("/Messages.json")]
 
+    def call_requests(self) -> list[RecordedRequest]:
+        """Requests that placed calls."""
+        return [r for r in self.requests if r.path.endswith("/Calls.json")]
+
 
 def _handler(recorder: TwilioRecorder) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -145,12 +150,16 @@ def _handler(recorder: TwilioRecorder) -> type[BaseHTTPRequestHandler]:
             ):
                 self._send_json(401, {"code": 20003, "message": "Authenticate", "status": 401})
                 return
-            prefix = f"/2010-04-01/Accounts/{recorder.account_sid}/Messages.json"
-            if request.path != prefix:
+            base = f"/2010-04-01/Accounts/{recorder.account_sid}"
+            if request.path == f"{base}/Messages.json":
+                self._message(request, f"{base}/Messages")
+            elif request.path == f"{base}/Calls.json":
+                self._call(request, f"{base}/Calls")
+            else:
                 self._send_json(404, {"code": 20404, "message": "Not found", "status": 404})
-                return
+
+        def _message(self, request: RecordedRequest, collection: str) -> None:
             to = request.field("To")
-            body = request.field("Body") or ""
             service = request.field("MessagingServiceSid")
             if not to or not (request.field("From") or service):
                 self._send_json(
@@ -168,7 +177,7 @@ def _handler(recorder: TwilioRecorder) -> type[BaseHTTPRequestHandler]:
                     "to": to,
                     "from": request.field("From"),
                     "messaging_service_sid": service,
-                    "body": body,
+                    "body": request.field("Body") or "",
                     "status": "accepted" if service else "queued",
                     "num_segments": "1",
                     "num_media": "0",
@@ -181,8 +190,33 @@ def _handler(recorder: TwilioRecorder) -> type[BaseHTTPRequestHandler]:
                     "date_created": now,
                     "date_updated": now,
                     "date_sent": None,
-                    "uri": f"{prefix[:-5]}/{sid}.json",
-                    "subresource_uris": {"media": f"{prefix[:-5]}/{sid}/Media.json"},
+                    "uri": f"{collection}/{sid}.json",
+                    "subresource_uris": {"media": f"{collection}/{sid}/Media.json"},
+                },
+            )
+
+        def _call(self, request: RecordedRequest, collection: str) -> None:
+            if not request.field("To") or not request.field("From"):
+                self._send_json(400, {"code": 21201, "message": "No 'To' number", "status": 400})
+                return
+            if not (request.field("Url") or request.field("Twiml")):
+                self._send_json(400, {"code": 21205, "message": "Url or Twiml", "status": 400})
+                return
+            sid = "CA" + secrets.token_hex(16)
+            now = formatdate(usegmt=True)
+            self._send_json(
+                201,
+                {
+                    "sid": sid,
+                    "account_sid": recorder.account_sid,
+                    "to": request.field("To"),
+                    "from": request.field("From"),
+                    "status": "queued",
+                    "direction": "outbound-api",
+                    "api_version": "2010-04-01",
+                    "date_created": now,
+                    "date_updated": now,
+                    "uri": f"{collection}/{sid}.json",
                 },
             )
 
