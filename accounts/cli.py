@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 
 from sqlalchemy.exc import OperationalError
 
+from accounts.logging_setup import configure_logging
 from accounts.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -132,10 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``assistant``; a database that cannot be reached is one clear line."""
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)

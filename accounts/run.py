@@ -136,9 +136,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     env.setdefault("GATEWAY_INTERNAL_URL",
                    f"http://{settings.gateway_host}:{settings.gateway_port}")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Rasa 3.6's own dependencies warn about their deprecations at every start.
+    rasa_env = dict(env, PYTHONWARNINGS="ignore", SQLALCHEMY_SILENCE_UBER_WARNING="1")
     manager = Manager()
     for proc in procs:
-        manager.add_process(proc.name, shlex.join(proc.command), env=env, cwd=str(ROOT))
+        proc_env = rasa_env if proc.name in ("rasa", "actions") else env
+        manager.add_process(proc.name, shlex.join(proc.command), env=proc_env, cwd=str(ROOT))
     base = f"http://{settings.gateway_host}:{settings.gateway_port}"
     print(f"gateway:      {base}  (health: {base}/healthz)")
     print(f"CSR app:      {base}/csr/   (demo users csr1..senior, password district-demo)")

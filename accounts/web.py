@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 from accounts import health
 from accounts.context import AppContext, build_context
+from accounts.logging_setup import configure_logging
 from accounts.settings import get_settings
 from accounts.startup_checks import production_refusals
 
@@ -43,6 +44,7 @@ def _load_router(spec: str) -> APIRouter | None:
 def create_app(context: AppContext | None = None) -> FastAPI:
     """The gateway app; ``context`` defaults to the production wiring from settings."""
     context = context or build_context(get_settings())
+    configure_logging(context.settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
