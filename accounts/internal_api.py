@@ -73,6 +73,12 @@ def _verified_account(session: Session, conversation: Conversation) -> Account:
     return account
 
 
+def _verified(session: Session, key: str) -> tuple[Conversation, Account]:
+    """The conversation and its account, for tier-1 endpoints (404 / 403 otherwise)."""
+    conversation = _conversation(session, key)
+    return conversation, _verified_account(session, conversation)
+
+
 def _local(value: datetime | None, district: District) -> str | None:
     return value.astimezone(district.tz).isoformat() if value else None
 
@@ -171,8 +177,7 @@ def get_balance(
     key: str, session: SessionDep, clock: ClockDep, district: DistrictDep
 ) -> dict[str, Any]:
     """Amount due, due date, past due, last payment, AutoPay, paperless, lock-off."""
-    conversation = _conversation(session, key)
-    account = _verified_account(session, conversation)
+    _, account = _verified(session, key)
     data = _summary(session, account, clock.now(), district).as_json()
     data.pop("account_number", None)  # the bot never needs to say it
     data["paperless"] = account.paperless
@@ -184,8 +189,7 @@ def payment_link(
     key: str, session: SessionDep, clock: ClockDep, district: DistrictDep
 ) -> dict[str, Any]:
     """The payment portal link with the account filled in, and the amount due."""
-    conversation = _conversation(session, key)
-    account = _verified_account(session, conversation)
+    conversation, account = _verified(session, key)
     now = clock.now()
     summary = _summary(session, account, now, district)
     _log_action(session, conversation, "Payment link sent", now, amount=str(summary.amount_due))
@@ -210,8 +214,7 @@ def get_arrangements(
     key: str, session: SessionDep, clock: ClockDep, district: DistrictDep
 ) -> dict[str, Any]:
     """Options within the district's policy; ``eligible`` false when none applies."""
-    conversation = _conversation(session, key)
-    account = _verified_account(session, conversation)
+    _, account = _verified(session, key)
     data = _offer(session, account, clock.now(), district).as_json()
     data["policy_text"] = district.arrangements.policy_text.model_dump()
     return data
@@ -228,8 +231,7 @@ def post_arrangement(
     key: str, body: ArrangementIn, session: SessionDep, clock: ClockDep, district: DistrictDep
 ) -> dict[str, Any]:
     """Record the chosen arrangement on the account (409 if not offered)."""
-    conversation = _conversation(session, key)
-    account = _verified_account(session, conversation)
+    conversation, account = _verified(session, key)
     now = clock.now()
     offer = _offer(session, account, now, district)
     try:
@@ -260,8 +262,7 @@ def get_restoration(
     key: str, session: SessionDep, clock: ClockDep, district: DistrictDep
 ) -> dict[str, Any]:
     """Lock-off status, what restoring costs, and any restoration request in progress."""
-    conversation = _conversation(session, key)
-    account = _verified_account(session, conversation)
+    _, account = _verified(session, key)
     summary = _summary(session, account, clock.now(), district)
     open_request = _open_restoration(session, account)
     return {
@@ -280,8 +281,7 @@ def post_restoration(
     key: str, session: SessionDep, clock: ClockDep, district: DistrictDep
 ) -> dict[str, Any]:
     """A restoration request once nothing is owed (409 while locked-off money is due)."""
-    conversation = _conversation(session, key)
-    account = _verified_account(session, conversation)
+    conversation, account = _verified(session, key)
     now = clock.now()
     summary = _summary(session, account, now, district)
     if not summary.locked_off:

@@ -59,7 +59,7 @@ async def check_balance(dispatcher: CollectingDispatcher, tracker: Tracker) -> E
 
 
 def balance_sentence(lang: str, summary: dict[str, Any]) -> str:
-    """"Your balance is $84.20, due December 8." (or that nothing is owed)."""
+    """The balance sentence ("Your balance is $84.20, due December 8.") or that none is owed."""
     if _zero(summary.get("amount_due")):
         return messages.text(lang, "balance_zero")
     if summary.get("due_date"):

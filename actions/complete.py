@@ -23,7 +23,9 @@ Handler = Callable[[CollectingDispatcher, Tracker], Awaitable[list[EventType]]]
 async def _billing_dispute(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     dispatcher.utter_message(text=messages.say(tracker, "dispute_leak_check"))
     return await hand_off(
-        dispatcher, tracker, intent="billing_dispute",
+        dispatcher,
+        tracker,
+        intent="billing_dispute",
         reason="billing disputes are decided by a CSR II or above",
     )
 
@@ -31,21 +33,28 @@ async def _billing_dispute(dispatcher: CollectingDispatcher, tracker: Tracker) -
 async def _leak_adjustment(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     dispatcher.utter_message(text=messages.say(tracker, "leak_proof"))
     return await hand_off(
-        dispatcher, tracker, intent="leak_adjustment",
+        dispatcher,
+        tracker,
+        intent="leak_adjustment",
         reason="leak adjustments are decided by a CSR II or above",
     )
 
 
 async def _complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     return await hand_off(
-        dispatcher, tracker, intent="complaint", reason="complaints are handled by staff",
+        dispatcher,
+        tracker,
+        intent="complaint",
+        reason="complaints are handled by staff",
     )
 
 
 async def _update_contact(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     dispatcher.utter_message(text=messages.say(tracker, "update_contact_person"))
     return await hand_off(
-        dispatcher, tracker, intent="update_contact",
+        dispatcher,
+        tracker,
+        intent="update_contact",
         reason="contact changes need tier 2 (a CSR confirms them)",
     )
 
@@ -87,7 +96,9 @@ class ActionCompleteRequest(Action):
         if intent in TIER1 and not tracker.get_slot("verified"):
             dispatcher.utter_message(text=messages.say(tracker, "verification_locked"))
             return _done() + await hand_off(
-                dispatcher, tracker, intent=intent,
+                dispatcher,
+                tracker,
+                intent=intent,
                 reason="the caller could not be verified (3 failed attempts)",
             )
         try:
@@ -106,14 +117,17 @@ class ActionCompleteRequest(Action):
         dispatcher: CollectingDispatcher, tracker: Tracker, intent: str
     ) -> list[EventType]:
         return await hand_off(
-            dispatcher, tracker, intent=intent,
+            dispatcher,
+            tracker,
+            intent=intent,
             reason="the assistant could not complete the request through the account system",
         )
 
 
 def _done() -> list[EventType]:
     # The request is finished: its answers must not leak into the next one.
-    return [SlotSet("pending_intent", None), SlotSet("request_failed", None),
-            SlotSet("arrangement_options", None)] + [
-        SlotSet(slot, None) for slot in REQUEST_SLOTS if slot != "address"
-    ]
+    return [
+        SlotSet("pending_intent", None),
+        SlotSet("request_failed", None),
+        SlotSet("arrangement_options", None),
+    ] + [SlotSet(slot, None) for slot in REQUEST_SLOTS if slot != "address"]

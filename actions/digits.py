@@ -10,11 +10,33 @@ from __future__ import annotations
 import re
 
 _WORDS = {
-    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "to": None, "too": None,
-    "three": "3", "four": "4", "for": None, "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9",
-    "cero": "0", "uno": "1", "un": "1", "una": "1", "dos": "2", "tres": "3", "cuatro": "4",
-    "cinco": "5", "seis": "6", "siete": "7", "ocho": "8", "nueve": "9",
+    "zero": "0",
+    "oh": "0",
+    "o": "0",
+    "one": "1",
+    "two": "2",
+    "to": None,
+    "too": None,
+    "three": "3",
+    "four": "4",
+    "for": None,
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "cero": "0",
+    "uno": "1",
+    "un": "1",
+    "una": "1",
+    "dos": "2",
+    "tres": "3",
+    "cuatro": "4",
+    "cinco": "5",
+    "seis": "6",
+    "siete": "7",
+    "ocho": "8",
+    "nueve": "9",
 }
 _TOKEN = re.compile(r"[a-záéíóúñ]+|[\d][\d\-.]*", re.IGNORECASE)
 

@@ -151,9 +151,7 @@ class GatewayClient:
 
     async def arrangement_options(self, conversation_id: str) -> dict[str, Any]:
         """Arrangement options within the district's policy."""
-        return await self._request(
-            "GET", f"/internal/conversations/{conversation_id}/arrangements"
-        )
+        return await self._request("GET", f"/internal/conversations/{conversation_id}/arrangements")
 
     async def record_arrangement(self, conversation_id: str, option_id: str) -> dict[str, Any]:
         """Record the customer's chosen arrangement on the account."""
@@ -165,20 +163,14 @@ class GatewayClient:
 
     async def restoration(self, conversation_id: str) -> dict[str, Any]:
         """Lock-off status and the amount needed to restore service."""
-        return await self._request(
-            "GET", f"/internal/conversations/{conversation_id}/restoration"
-        )
+        return await self._request("GET", f"/internal/conversations/{conversation_id}/restoration")
 
     async def request_restoration(self, conversation_id: str) -> dict[str, Any]:
         """Ask for service to be turned back on (409 while money is owed)."""
-        return await self._request(
-            "POST", f"/internal/conversations/{conversation_id}/restoration"
-        )
+        return await self._request("POST", f"/internal/conversations/{conversation_id}/restoration")
 
     # --- service ---------------------------------------------------------------
-    async def notices(
-        self, conversation_id: str, *, address: str | None = None
-    ) -> dict[str, Any]:
+    async def notices(self, conversation_id: str, *, address: str | None = None) -> dict[str, Any]:
         """Current outages, planned work and water-quality notices for an address.
 
         Without ``address`` the verified account's service address is used.

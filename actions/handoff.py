@@ -103,6 +103,12 @@ async def hand_off(
         return _reset_events()
     if ticket.get("live_transfer") and messages.channel(tracker) == "voice":
         dispatcher.utter_message(text=messages.text(lang, "handoff_transfer"))
+    elif ticket.get("office_open") is False:
+        # After hours the gateway adds when a person will follow up (naming a
+        # holiday) and the emergency line: one promise, from the business calendar.
+        dispatcher.utter_message(
+            text=messages.text(lang, "handoff_queued_closed", ticket=ticket["ticket_id"])
+        )
     elif ticket.get("due_at_local"):
         dispatcher.utter_message(
             text=messages.text(

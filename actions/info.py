@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -14,6 +15,17 @@ from actions.gateway_client import GatewayError, GatewayRefused, gateway
 
 log = logging.getLogger(__name__)
 
+
+async def _district_facts(dispatcher: CollectingDispatcher, lang: str) -> dict[str, Any] | None:
+    """The district file's facts from the gateway, or None after apologising."""
+    try:
+        return await gateway().district()
+    except (GatewayError, GatewayRefused) as exc:
+        log.warning("district facts unavailable: %s", exc)
+        dispatcher.utter_message(text=messages.text(lang, "facts_unavailable"))
+        return None
+
+
 class ActionOfficeInfo(Action):
     """Office address, hours, holidays, phone and email."""
 
@@ -24,11 +36,8 @@ class ActionOfficeInfo(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         lang = messages.language(tracker)
-        try:
-            district = await gateway().district()
-        except (GatewayError, GatewayRefused) as exc:
-            log.warning("district facts unavailable: %s", exc)
-            dispatcher.utter_message(text=messages.text(lang, "facts_unavailable"))
+        district = await _district_facts(dispatcher, lang)
+        if district is None:
             return []
         lines = [
             messages.text(
@@ -68,11 +77,8 @@ class ActionRebate(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         lang = messages.language(tracker)
-        try:
-            district = await gateway().district()
-        except (GatewayError, GatewayRefused) as exc:
-            log.warning("district facts unavailable: %s", exc)
-            dispatcher.utter_message(text=messages.text(lang, "facts_unavailable"))
+        district = await _district_facts(dispatcher, lang)
+        if district is None:
             return []
         lines = [messages.text(lang, "rebates_intro")]
         lines += [

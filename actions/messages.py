@@ -20,10 +20,34 @@ CATALOG = Path(__file__).with_name("messages.yml")
 LANGUAGES = ("en", "es")
 
 _MONTHS = {
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"],
-    "es": ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-           "septiembre", "octubre", "noviembre", "diciembre"],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "es": [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ],
 }
 _WEEKDAYS = {
     "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
@@ -82,8 +106,10 @@ def day(lang: str, value: str | None) -> str:
 def clock_time(lang: str, value: datetime) -> str:
     """A wall-clock time as "9:00 AM" / "9:00 a. m."."""
     hour = value.hour % 12 or 12
-    suffix = ("AM" if value.hour < 12 else "PM") if lang == "en" else (
-        "a. m." if value.hour < 12 else "p. m."
+    suffix = (
+        ("AM" if value.hour < 12 else "PM")
+        if lang == "en"
+        else ("a. m." if value.hour < 12 else "p. m.")
     )
     return f"{hour}:{value.minute:02d} {suffix}"
 
@@ -99,8 +125,3 @@ def moment(lang: str, value: str | None) -> str:
     if lang == "en":
         return f"{weekday}, {when} at {clock_time(lang, parsed)}"
     return f"el {weekday} {when} a las {clock_time(lang, parsed)}"
-
-
-def weekday_name(lang: str, index: int) -> str:
-    """Monday=0 ... Sunday=6 in ``lang``."""
-    return _WEEKDAYS[lang][index]

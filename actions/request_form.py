@@ -151,11 +151,15 @@ class ValidateRequestForm(FormValidationAction):
         set_now = slots_set_this_turn(tracker)
         # Answers to an earlier request do not carry over, except what the
         # customer gave in this very message (an address, an account number).
-        return events + [SlotSet("arrangement_options", None)] + [
-            SlotSet(slot, None)
-            for slot in REQUEST_SLOTS
-            if slot not in set_now and tracker.get_slot(slot) is not None
-        ]
+        return (
+            events
+            + [SlotSet("arrangement_options", None)]
+            + [
+                SlotSet(slot, None)
+                for slot in REQUEST_SLOTS
+                if slot not in set_now and tracker.get_slot(slot) is not None
+            ]
+        )
 
     @staticmethod
     async def _arrangement_options(tracker: Tracker) -> list[EventType]:
@@ -339,8 +343,16 @@ def _free_text_extractor(slot: str):  # type: ignore[no-untyped-def]
     return extract
 
 
-for _slot in ("address", "service_address", "start_date", "customer_name", "stop_date",
-              "forwarding_address", "repair_date", "issue_details"):
+for _slot in (
+    "address",
+    "service_address",
+    "start_date",
+    "customer_name",
+    "stop_date",
+    "forwarding_address",
+    "repair_date",
+    "issue_details",
+):
     setattr(ValidateRequestForm, f"extract_{_slot}", _free_text_extractor(_slot))
 
 
@@ -417,8 +429,10 @@ class AskVerificationFactor(AskSlot):
 
     def question_key(self, tracker: Tracker) -> str:
         # The first time, say why we ask; after a miss, just ask again.
-        return "ask_verification_factor_again" if _asked_before(tracker, self.name()) else (
-            "ask_verification_factor"
+        return (
+            "ask_verification_factor_again"
+            if _asked_before(tracker, self.name())
+            else "ask_verification_factor"
         )
 
 
@@ -426,8 +440,10 @@ class AskAccountNumber(AskSlot):
     slot = "account_number"
 
     def question_key(self, tracker: Tracker) -> str:
-        return "ask_account_number_again" if _asked_before(tracker, self.name()) else (
-            "ask_account_number"
+        return (
+            "ask_account_number_again"
+            if _asked_before(tracker, self.name())
+            else "ask_account_number"
         )
 
 
@@ -463,6 +479,13 @@ def _asked_before(tracker: Tracker, action_name: str) -> bool:
 # rasa_sdk finds actions among Action's subclasses; keep references so they live.
 SIMPLE_QUESTIONS = [
     type(f"Ask_{_slot}", (AskSlot,), {"slot": _slot})
-    for _slot in ("zip_code", "service_address", "start_date", "customer_name", "stop_date",
-                  "forwarding_address", "repair_date")
+    for _slot in (
+        "zip_code",
+        "service_address",
+        "start_date",
+        "customer_name",
+        "stop_date",
+        "forwarding_address",
+        "repair_date",
+    )
 ]

@@ -50,7 +50,15 @@ REQUEST_SLOTS = sorted({slot for slots in OWN_SLOTS.values() for slot in slots})
 
 # Intents that interrupt a form question rather than answer it.
 CONTROL_INTENTS = frozenset(
-    {"human_agent", "change_language", "goodbye", "help", "bot_challenge", "office_info",
-     "rebate", "deny"}
+    {
+        "human_agent",
+        "change_language",
+        "goodbye",
+        "help",
+        "bot_challenge",
+        "office_info",
+        "rebate",
+        "deny",
+    }
 )
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})

@@ -56,7 +56,10 @@ async def outage(dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
 async def water_quality(dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
     """Active water-quality notices for the address; else a water-quality report."""
     return await _notices_or_report(
-        dispatcher, tracker, intent="water_quality", kinds=_QUALITY_KINDS,
+        dispatcher,
+        tracker,
+        intent="water_quality",
+        kinds=_QUALITY_KINDS,
         report_type="water_quality",
     )
 

@@ -8,7 +8,7 @@ request body, 429 while logins are throttled.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from accounts.context import AppContext
 from accounts.db import SessionDep
 from accounts.deps import ContextDep
-from accounts.models import CsrUser
+from accounts.models import Ticket
 from escalation import queue
 from escalation.auth import (
     TOKEN_MAX_AGE,
@@ -80,7 +80,7 @@ def sms_sender_of(context: AppContext) -> SmsSending | None:
 
 @contextmanager
 def http_errors() -> Iterator[None]:
-    """Queue errors as HTTP status codes."""
+    """Queue errors as HTTP status codes (for the JSON API and the CSR pages alike)."""
     try:
         yield
     except queue.TicketNotFound as error:
@@ -167,41 +167,25 @@ def get_ticket(
     return data
 
 
-@router.post("/tickets/{ticket_id}/claim")
-def claim(
-    ticket_id: int, user: ApiUser, session: SessionDep, context: ContextDep
-) -> dict[str, Any]:
-    """Take the ticket; 409 when another CSR holds it."""
-    with http_errors():
-        ticket = queue.claim(
-            session=session, user=user, ticket_id=ticket_id, now=context.clock.now()
-        )
-    session.commit()
-    return ticket_json(ticket)
+def _transition(path: str, action: Callable[..., Ticket], summary: str) -> None:
+    """An endpoint that moves the ticket (claim, release, waiting) and returns it."""
+
+    def handler(
+        ticket_id: int, user: ApiUser, session: SessionDep, context: ContextDep
+    ) -> dict[str, Any]:
+        with http_errors():
+            ticket = action(
+                session=session, user=user, ticket_id=ticket_id, now=context.clock.now()
+            )
+        session.commit()
+        return ticket_json(ticket)
+
+    router.post(f"/tickets/{{ticket_id}}/{path}", name=path, description=summary)(handler)
 
 
-@router.post("/tickets/{ticket_id}/release")
-def release(
-    ticket_id: int, user: ApiUser, session: SessionDep, context: ContextDep
-) -> dict[str, Any]:
-    """Put the ticket back in the queue."""
-    with http_errors():
-        ticket = queue.release(
-            session=session, user=user, ticket_id=ticket_id, now=context.clock.now()
-        )
-    session.commit()
-    return ticket_json(ticket)
-
-
-def _held_ticket(session: SessionDep, user: CsrUser, ticket_id: int) -> Any:
-    ticket = queue.get_ticket(session=session, user=user, ticket_id=ticket_id)
-    if ticket.status not in queue.OPEN_STATUSES:
-        raise queue.Conflict(f"ticket {ticket_id} is {ticket.status}")
-    if ticket.claimed_by_id != user.id:
-        if ticket.claimed_by_id is None:
-            raise queue.Conflict(f"claim ticket {ticket_id} before replying")
-        raise queue.Conflict(f"ticket {ticket_id} is held by another CSR")
-    return ticket
+_transition("claim", queue.claim, "Take the ticket; 409 when another CSR holds it.")
+_transition("release", queue.release, "Put the ticket back in the queue.")
+_transition("waiting", queue.set_waiting, "Mark the ticket as waiting on the customer.")
 
 
 @router.post("/tickets/{ticket_id}/reply")
@@ -210,7 +194,7 @@ def reply(
 ) -> dict[str, Any]:
     """Answer the customer on the ticket's channel (the caller must hold the ticket)."""
     with http_errors():
-        ticket = _held_ticket(session, user, ticket_id)
+        ticket = queue.held_ticket(session=session, user=user, ticket_id=ticket_id)
         result = deliver_reply(
             session=session,
             ticket=ticket,
@@ -241,19 +225,6 @@ def add_note(
         )
     session.commit()
     return entry_json(entry)
-
-
-@router.post("/tickets/{ticket_id}/waiting")
-def waiting(
-    ticket_id: int, user: ApiUser, session: SessionDep, context: ContextDep
-) -> dict[str, Any]:
-    """Mark the ticket as waiting on the customer."""
-    with http_errors():
-        ticket = queue.set_waiting(
-            session=session, user=user, ticket_id=ticket_id, now=context.clock.now()
-        )
-    session.commit()
-    return ticket_json(ticket)
 
 
 @router.post("/tickets/{ticket_id}/escalate")

@@ -27,7 +27,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from accounts.clock import Clock
 from accounts.context import AppContext
 from accounts.db import SessionDep
 from accounts.models import CsrUser
@@ -180,11 +179,6 @@ def _context(request: Request) -> AppContext:
     return context
 
 
-def _now(request: Request) -> datetime:
-    clock: Clock = _context(request).clock
-    return clock.now()
-
-
 def session_user(request: Request, session: Session) -> tuple[CsrUser, str] | None:
     """The CSR of the request's session cookie and the session id, or None."""
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -225,8 +219,3 @@ def require_supervisor(user: CsrUser) -> None:
     """Raise 403 unless the CSR is a Senior CSR or a manager."""
     if not is_supervisor(user.level):
         raise HTTPException(status_code=403, detail="Senior CSR or manager only")
-
-
-def now_of(request: Request) -> datetime:
-    """The app clock's now (dependency helper)."""
-    return _now(request)

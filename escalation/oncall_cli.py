@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from accounts.context import AppContext, build_context
 from accounts.models import NOTICE_KINDS, Notice, OutboundMessage
@@ -287,16 +288,7 @@ def cmd_notice_create(args: argparse.Namespace) -> int:
                 # A boil-water notice is a health notice: it never waits for morning.
                 safety=bool(fields.get("safety")) or args.kind == "boil_water",
             )
-            report = announce_notice(
-                session=session,
-                notice=notice,
-                event="created",
-                now=now,
-                calendar=context.calendar,
-                settings=context.settings,
-            )
-            session.commit()
-            _print_report(report, context)
+            _announce(session, notice, "created", now, context)
     except (NoticeError, argparse.ArgumentTypeError) as exc:
         return _fail(str(exc))
     finally:
@@ -304,11 +296,26 @@ def cmd_notice_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _get_notice(session: Any, notice_id: int) -> Notice:
+def _announce(
+    session: Session, notice: Notice, event: str, now: datetime, context: AppContext
+) -> None:
+    """Send the notice's news to affected customers, commit, and print what went out."""
+    report = announce_notice(
+        session=session,
+        notice=notice,
+        event=event,
+        now=now,
+        calendar=context.calendar,
+        settings=context.settings,
+    )
+    session.commit()
+    _print_report(report, context)
+
+
+def _get_notice(session: Session, notice_id: int) -> Notice:
     notice = session.get(Notice, notice_id)
     if notice is None:
         raise NoticeError(f"no notice {notice_id}")
-    assert isinstance(notice, Notice)
     return notice
 
 
@@ -324,16 +331,7 @@ def cmd_notice_update(args: argparse.Namespace) -> int:
             notice = update_notice(
                 session=session, notice=_get_notice(session, args.id), now=now, **fields
             )
-            report = announce_notice(
-                session=session,
-                notice=notice,
-                event="updated",
-                now=now,
-                calendar=context.calendar,
-                settings=context.settings,
-            )
-            session.commit()
-            _print_report(report, context)
+            _announce(session, notice, "updated", now, context)
     except (NoticeError, argparse.ArgumentTypeError) as exc:
         return _fail(str(exc))
     finally:
@@ -348,16 +346,7 @@ def cmd_notice_close(args: argparse.Namespace) -> int:
         now = context.clock.now()
         with context.session_factory() as session:
             notice = close_notice(session=session, notice=_get_notice(session, args.id), now=now)
-            report = announce_notice(
-                session=session,
-                notice=notice,
-                event="closed",
-                now=now,
-                calendar=context.calendar,
-                settings=context.settings,
-            )
-            session.commit()
-            _print_report(report, context)
+            _announce(session, notice, "closed", now, context)
     except NoticeError as exc:
         return _fail(str(exc))
     finally:

@@ -331,6 +331,35 @@ def _log(
     )
 
 
+def _log_page(
+    session: Session,
+    ticket: Ticket,
+    page: Page,
+    *,
+    at: datetime,
+    status: str,
+    outbound_ids: list[int],
+    body: str,
+) -> None:
+    """One page (an SMS or a call to the on-call person) in the ticket's contact log."""
+    _log(
+        session,
+        ticket,
+        kind="page",
+        channel=page.channel,
+        direction="outbound",
+        at=at,
+        body=body,
+        meta={
+            "page_id": page.id,
+            "role": page.role,
+            "attempt": page.attempt,
+            "status": status,
+            "outbound_ids": outbound_ids,
+        },
+    )
+
+
 def _pages(session: Session, ticket_id: int) -> list[Page]:
     return list(session.scalars(select(Page).where(Page.ticket_id == ticket_id).order_by(Page.id)))
 
@@ -390,21 +419,14 @@ def _send_step(
     sms_status = rows[0].status if rows else "failed"
     if sms_status in ("blocked", "failed"):
         sms_page.status = "failed"
-    _log(
+    _log_page(
         session,
         ticket,
-        kind="page",
-        channel="sms",
-        direction="outbound",
+        sms_page,
         at=now,
-        body=(f"{verb} {role} on-call {shift.name} by SMS (attempt {attempt}): {sms_text}"),
-        meta={
-            "page_id": sms_page.id,
-            "role": role,
-            "attempt": attempt,
-            "status": sms_status,
-            "outbound_ids": [row.id for row in rows],
-        },
+        status=sms_status,
+        outbound_ids=[row.id for row in rows],
+        body=f"{verb} {role} on-call {shift.name} by SMS (attempt {attempt}): {sms_text}",
     )
     speech = page_speech(ticket, details, transport.district_name)
     twiml = page_twiml(speech=speech, ack_url=transport.ack_url(voice_page.id))
@@ -413,21 +435,14 @@ def _send_step(
     )
     if call.status == "failed":
         voice_page.status = "failed"
-    _log(
+    _log_page(
         session,
         ticket,
-        kind="page",
-        channel="voice",
-        direction="outbound",
+        voice_page,
         at=now,
-        body=(f"{verb} {role} on-call {shift.name} by phone call (attempt {attempt})."),
-        meta={
-            "page_id": voice_page.id,
-            "role": role,
-            "attempt": attempt,
-            "status": call.status,
-            "outbound_ids": [call.id],
-        },
+        status=call.status,
+        outbound_ids=[call.id],
+        body=f"{verb} {role} on-call {shift.name} by phone call (attempt {attempt}).",
     )
     pages += [sms_page, voice_page]
     logger.info(

@@ -139,6 +139,50 @@ def account_view(*, session: Session, account: Account, today: date) -> AccountV
     )
 
 
+#: What a CSR reads for an intent code (the contract's intents, the routing extras and
+#: the channels' own hand-off reasons); anything else is shown as its words.
+INTENT_LABELS: dict[str, str] = {
+    "human_agent": "Asked for a person",
+    "callback": "Callback request",
+    "callback_request": "Callback request",
+    "check_balance": "Balance question",
+    "make_payment": "Payment",
+    "payment_arrangement": "Payment arrangement",
+    "autopay": "AutoPay / paperless",
+    "billing_dispute": "Billing dispute",
+    "leak_adjustment": "Leak adjustment",
+    "service_restoration": "Restoration (lock-off)",
+    "outage": "Outage / no water",
+    "report_emergency": "Emergency",
+    "water_quality": "Water quality",
+    "start_service": "Start service",
+    "stop_service": "Stop service / final bill",
+    "update_contact": "Update contact details",
+    "rebate": "Rebates",
+    "office_info": "Office info",
+    "complaint": "Complaint",
+    "out_of_scope": "Other / not understood",
+}
+
+CHANNEL_LABELS: dict[str, str] = {"sms": "Text (SMS)", "email": "Email", "voice": "Phone"}
+
+
+def intent_label(intent: str) -> str:
+    """``billing_dispute`` -> ``Billing dispute``."""
+    return INTENT_LABELS.get(intent) or intent.replace("_", " ").capitalize()
+
+
+def channel_label(channel: str) -> str:
+    """``sms`` -> ``Text (SMS)``."""
+    return CHANNEL_LABELS.get(channel, channel)
+
+
+def local_day(value: date | datetime, tz: Any) -> str:
+    """``Tue Dec 8, 2026``; a datetime is first put in the district timezone."""
+    day = value.astimezone(tz).date() if isinstance(value, datetime) else value
+    return f"{day:%a %b} {day.day}, {day.year}"
+
+
 def local_time(value: datetime, tz: Any) -> str:
     """``Tue Nov 24, 10:05 AM`` in the district timezone."""
     local = value.astimezone(tz)

@@ -17,14 +17,14 @@ Every function here records what the CSR did in the contact log; callers commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from accounts.business_calendar import BusinessCalendar
-from accounts.models import ContactLog, Conversation, CsrUser, Ticket
+from accounts.models import Account, ContactLog, Conversation, CsrUser, Ticket
 from accounts.services.contacts import record_contact
 from escalation.routing import (
     DISPOSITIONS,
@@ -48,6 +48,7 @@ __all__ = [
     "claim_next",
     "escalate",
     "get_ticket",
+    "held_ticket",
     "list_tickets",
     "notes_for",
     "reassign",
@@ -176,6 +177,12 @@ def list_tickets(
     total = session.scalar(select(func.count(Ticket.id)).where(where)) or 0
     rows = session.scalars(
         select(Ticket)
+        # The queue shows each row's account, customer and holder: load them with the
+        # page instead of three lazy queries per row.
+        .options(
+            joinedload(Ticket.account).joinedload(Account.customer),
+            joinedload(Ticket.claimed_by),
+        )
         .where(where)
         .order_by(Ticket.priority, Ticket.due_at, Ticket.id)
         .limit(max(1, min(limit, MAX_PAGE)))
@@ -244,18 +251,7 @@ def claim_next(*, session: Session, user: CsrUser, now: datetime) -> Ticket | No
         taken = session.scalar(
             take.where(Ticket.id == candidate, Ticket.status == "new").returning(Ticket.id)
         )
-        if taken is None:
-            return None
-        ticket = _reload(session, taken)
-        _log(
-            session=session,
-            ticket=ticket,
-            user=user,
-            action="claim",
-            body=f"Ticket #{ticket.id} claimed by {user.username} (next in queue)",
-            now=now,
-        )
-        return ticket
+        return None if taken is None else _took_next(session, user, taken, now)
     # SQLite serializes writers: a lost race (rowcount 0) moves on to the next candidate.
     for _ in range(100):
         ticket_id = session.scalar(base)
@@ -267,17 +263,21 @@ def claim_next(*, session: Session, user: CsrUser, now: datetime) -> Ticket | No
             )
         )
         if getattr(result, "rowcount", 0) == 1:
-            ticket = _reload(session, ticket_id)
-            _log(
-                session=session,
-                ticket=ticket,
-                user=user,
-                action="claim",
-                body=f"Ticket #{ticket.id} claimed by {user.username} (next in queue)",
-                now=now,
-            )
-            return ticket
+            return _took_next(session, user, ticket_id, now)
     raise Conflict("the queue is too contended; try again")
+
+
+def _took_next(session: Session, user: CsrUser, ticket_id: int, now: datetime) -> Ticket:
+    ticket = _reload(session, ticket_id)
+    _log(
+        session=session,
+        ticket=ticket,
+        user=user,
+        action="claim",
+        body=f"Ticket #{ticket.id} claimed by {user.username} (next in queue)",
+        now=now,
+    )
+    return ticket
 
 
 def _require_holder_or_supervisor(user: CsrUser, ticket: Ticket, action: str) -> None:
@@ -293,6 +293,36 @@ def _require_holder_or_supervisor(user: CsrUser, ticket: Ticket, action: str) ->
 def _require_open(ticket: Ticket) -> None:
     if ticket.status not in OPEN_STATUSES:
         raise Conflict(f"ticket {ticket.id} is {ticket.status}")
+
+
+def _update_open(session: Session, ticket_id: int, **values: Any) -> Ticket:
+    """A guarded update, so the change cannot interleave with a claim or a resolve."""
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.status.in_(OPEN_STATUSES))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise Conflict(f"ticket {ticket_id} changed; reload and try again")
+    return _reload(session, ticket_id)
+
+
+def held_ticket(*, session: Session, user: CsrUser, ticket_id: int) -> Ticket:
+    """An open ticket the CSR holds: only its holder answers the customer.
+
+    Raises:
+        TicketNotFound: No such ticket.
+        Forbidden: The ticket is above the CSR's level.
+        Conflict: The ticket is closed, unclaimed, or held by someone else.
+    """
+    ticket = get_ticket(session=session, user=user, ticket_id=ticket_id)
+    _require_open(ticket)
+    if ticket.claimed_by_id is None:
+        raise Conflict(f"claim ticket {ticket_id} before replying")
+    if ticket.claimed_by_id != user.id:
+        raise Conflict(f"ticket {ticket_id} is held by another CSR")
+    return ticket
 
 
 def release(*, session: Session, user: CsrUser, ticket_id: int, now: datetime) -> Ticket:
@@ -337,21 +367,14 @@ def reassign(
             f"{target.username} is CSR {target.level}; the ticket needs CSR {ticket.level}"
         )
     previous = ticket.claimed_by.username if ticket.claimed_by else "nobody"
-    # A guarded update so a reassignment cannot interleave with a claim or resolve.
-    result = session.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.status.in_(OPEN_STATUSES))
-        .values(
-            claimed_by_id=target.id,
-            claimed_at=now,
-            updated_at=now,
-            status="waiting" if ticket.status == "waiting" else "claimed",
-        )
-        .execution_options(synchronize_session=False)
+    ticket = _update_open(
+        session,
+        ticket.id,
+        claimed_by_id=target.id,
+        claimed_at=now,
+        updated_at=now,
+        status="waiting" if ticket.status == "waiting" else "claimed",
     )
-    if getattr(result, "rowcount", 0) != 1:
-        raise Conflict(f"ticket {ticket.id} changed; reload and try again")
-    ticket = _reload(session, ticket.id)
     _log(
         session=session,
         ticket=ticket,
@@ -445,21 +468,15 @@ def resolve(
     ticket = _reload(session, ticket_id)
     _require_open(ticket)
     _require_holder_or_supervisor(user, ticket, "resolve")
-    result = session.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.status.in_(OPEN_STATUSES))
-        .values(
-            status="resolved",
-            resolved_at=now,
-            updated_at=now,
-            disposition=disposition,
-            resolution_note=note.strip(),
-        )
-        .execution_options(synchronize_session=False)
+    ticket = _update_open(
+        session,
+        ticket.id,
+        status="resolved",
+        resolved_at=now,
+        updated_at=now,
+        disposition=disposition,
+        resolution_note=note.strip(),
     )
-    if getattr(result, "rowcount", 0) != 1:
-        raise Conflict(f"ticket {ticket.id} changed; reload and try again")
-    ticket = _reload(session, ticket.id)
     _log(
         session=session,
         ticket=ticket,
@@ -562,30 +579,3 @@ def reopen_on_customer_reply(
         )
     session.flush()
     return tickets
-
-
-def past_due(*, session: Session, now: datetime) -> int:
-    """Open tickets past their due time."""
-    return int(
-        session.scalar(
-            select(func.count(Ticket.id)).where(
-                Ticket.status.in_(OPEN_STATUSES), Ticket.due_at < now
-            )
-        )
-        or 0
-    )
-
-
-def recently_updated(*, session: Session, user: CsrUser, since: datetime) -> int:
-    """How many visible tickets changed since ``since`` (for the queue's live refresh)."""
-    return int(
-        session.scalar(
-            select(func.count(Ticket.id)).where(_visible(user), Ticket.updated_at > since)
-        )
-        or 0
-    )
-
-
-def sla_window(now: datetime, days: int) -> datetime:
-    """Start of a reporting window ``days`` back from ``now``."""
-    return now - timedelta(days=days)

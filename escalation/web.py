@@ -9,8 +9,7 @@ Content-Security-Policy (scripts and styles from this app only).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from accounts.db import SessionDep
 from accounts.deps import ContextDep
 from accounts.models import CsrUser
 from escalation import queue
-from escalation.api import sms_sender_of
+from escalation.api import http_errors, sms_sender_of
 from escalation.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -40,9 +39,16 @@ from escalation.auth import (
     session_user,
     signer_for,
 )
-from escalation.presenters import account_view, local_time, transcript_entries
+from escalation.presenters import (
+    account_view,
+    channel_label,
+    intent_label,
+    local_day,
+    local_time,
+    transcript_entries,
+)
 from escalation.replies import deliver_reply
-from escalation.reports import supervisor_report
+from escalation.reports import SupervisorReport, supervisor_report
 from escalation.routing import (
     DISPOSITIONS,
     LEVELS,
@@ -152,30 +158,21 @@ def _render(
     status_code: int = 200,
 ) -> Response:
     tz = context.district.tz
+    now = context.clock.now()
     base = {
         "district": context.district,
         "priority_names": PRIORITY_NAMES,
         "when": lambda value: local_time(value, tz) if value else "",
-        "now": context.clock.now(),
+        "day": lambda value: local_day(value, tz) if value else "",
+        "intent_label": intent_label,
+        "channel_label": channel_label,
+        "now": now,
+        "tz_name": now.astimezone(tz).tzname(),
     }
     response = templates.TemplateResponse(
         request, name, {**base, **values}, status_code=status_code
     )
     return _secure(response)
-
-
-@contextmanager
-def _page_errors() -> Iterator[None]:
-    try:
-        yield
-    except queue.TicketNotFound as error:
-        raise HTTPException(status_code=404, detail=str(error)) from error
-    except queue.Forbidden as error:
-        raise HTTPException(status_code=403, detail=str(error)) from error
-    except queue.Conflict as error:
-        raise HTTPException(status_code=409, detail=str(error)) from error
-    except queue.InvalidRequest as error:
-        raise HTTPException(status_code=422, detail=str(error)) from error
 
 
 # -- static ---------------------------------------------------------------------------
@@ -286,6 +283,7 @@ def logout(
 
 # -- queue ----------------------------------------------------------------------------
 
+VIEW_NAMES = {"available": "Available", "mine": "Mine", "open": "All open", "resolved": "Resolved"}
 _VIEWS = {
     "available": ("new",),
     "mine": ("claimed", "waiting"),
@@ -330,6 +328,7 @@ def queue_page(
     user, sid = _current(request, session)
     values = _queue_values(session, user, view, page)
     values.update(
+        view_names=VIEW_NAMES,
         csrf_token=signer_for(context).csrf_token(sid),
         message=MESSAGES.get(msg, ""),
         supervisor=is_supervisor(user.level),
@@ -360,7 +359,7 @@ def take_next(
     """Claim the most urgent ticket the CSR may take."""
     user, sid = _current(request, session)
     _check_csrf(request, context, sid, csrf_token)
-    with _page_errors():
+    with http_errors():
         ticket = queue.claim_next(session=session, user=user, now=context.clock.now())
     session.commit()
     if ticket is None:
@@ -374,11 +373,17 @@ def take_next(
 def _ticket_values(
     session: Session, context: AppContext, user: CsrUser, ticket_id: int
 ) -> dict[str, Any]:
-    with _page_errors():
+    with http_errors():
         ticket = queue.get_ticket(session=session, user=user, ticket_id=ticket_id)
     today = context.clock.now().astimezone(context.district.tz).date()
-    staff = list(
-        session.scalars(select(CsrUser).where(CsrUser.active.is_(True)).order_by(CsrUser.username))
+    supervisor = is_supervisor(user.level)
+    # Only a supervisor gets the reassign list, so only a supervisor pays for it.
+    staff = (
+        session.scalars(
+            select(CsrUser).where(CsrUser.active.is_(True)).order_by(CsrUser.username)
+        ).all()
+        if supervisor
+        else []
     )
     transcript = transcript_entries(session=session, ticket=ticket)
     subjects = [
@@ -400,7 +405,7 @@ def _ticket_values(
         "holder": ticket.claimed_by.username if ticket.claimed_by else None,
         "mine": ticket.claimed_by_id == user.id,
         "open": ticket.status in queue.OPEN_STATUSES,
-        "supervisor": is_supervisor(user.level),
+        "supervisor": supervisor,
         "dispositions": DISPOSITIONS,
         "higher_levels": higher_levels(ticket.level),
         "staff": [u for u in staff if can_see(u.level, ticket.level)],
@@ -425,8 +430,11 @@ def ticket_transcript(
 ) -> Response:
     """The transcript fragment (polled for live updates)."""
     user, _ = _current(request, session)
-    values = _ticket_values(session, context, user, ticket_id)
-    return _render(request, context, "_transcript.html", values)
+    # Polled every few seconds: fetch the transcript only, not the whole ticket page.
+    with http_errors():
+        ticket = queue.get_ticket(session=session, user=user, ticket_id=ticket_id)
+    transcript = transcript_entries(session=session, ticket=ticket)
+    return _render(request, context, "_transcript.html", {"transcript": transcript})
 
 
 def _done(ticket_id: int, msg: str) -> RedirectResponse:
@@ -441,34 +449,28 @@ def _action_user(
     return user, context.clock.now()
 
 
-@router.post("/tickets/{ticket_id}/claim")
-def claim_ticket(
-    ticket_id: int,
-    request: Request,
-    session: SessionDep,
-    context: ContextDep,
-    csrf_token: str = Form(""),
-) -> Response:
-    user, now = _action_user(request, session, context, csrf_token)
-    with _page_errors():
-        queue.claim(session=session, user=user, ticket_id=ticket_id, now=now)
-    session.commit()
-    return _done(ticket_id, "claimed")
+def _transition(path: str, action: Callable[..., Any], message: str) -> None:
+    """A form button that moves the ticket (claim, release, waiting) and shows the result."""
+
+    def handler(
+        ticket_id: int,
+        request: Request,
+        session: SessionDep,
+        context: ContextDep,
+        csrf_token: str = Form(""),
+    ) -> Response:
+        user, now = _action_user(request, session, context, csrf_token)
+        with http_errors():
+            action(session=session, user=user, ticket_id=ticket_id, now=now)
+        session.commit()
+        return _done(ticket_id, message)
+
+    router.post(f"/tickets/{{ticket_id}}/{path}", name=f"{path}_ticket")(handler)
 
 
-@router.post("/tickets/{ticket_id}/release")
-def release_ticket(
-    ticket_id: int,
-    request: Request,
-    session: SessionDep,
-    context: ContextDep,
-    csrf_token: str = Form(""),
-) -> Response:
-    user, now = _action_user(request, session, context, csrf_token)
-    with _page_errors():
-        queue.release(session=session, user=user, ticket_id=ticket_id, now=now)
-    session.commit()
-    return _done(ticket_id, "released")
+_transition("claim", queue.claim, "claimed")
+_transition("release", queue.release, "released")
+_transition("waiting", queue.set_waiting, "waiting")
 
 
 @router.post("/tickets/{ticket_id}/reply")
@@ -481,12 +483,8 @@ def reply_ticket(
     csrf_token: str = Form(""),
 ) -> Response:
     user, now = _action_user(request, session, context, csrf_token)
-    with _page_errors():
-        ticket = queue.get_ticket(session=session, user=user, ticket_id=ticket_id)
-        if ticket.status not in queue.OPEN_STATUSES:
-            raise queue.Conflict(f"ticket {ticket_id} is {ticket.status}")
-        if ticket.claimed_by_id != user.id:
-            raise queue.Conflict("claim the ticket before replying")
+    with http_errors():
+        ticket = queue.held_ticket(session=session, user=user, ticket_id=ticket_id)
         result = deliver_reply(
             session=session,
             ticket=ticket,
@@ -514,25 +512,10 @@ def note_ticket(
     csrf_token: str = Form(""),
 ) -> Response:
     user, now = _action_user(request, session, context, csrf_token)
-    with _page_errors():
+    with http_errors():
         queue.add_note(session=session, user=user, ticket_id=ticket_id, text=text, now=now)
     session.commit()
     return _done(ticket_id, "noted")
-
-
-@router.post("/tickets/{ticket_id}/waiting")
-def waiting_ticket(
-    ticket_id: int,
-    request: Request,
-    session: SessionDep,
-    context: ContextDep,
-    csrf_token: str = Form(""),
-) -> Response:
-    user, now = _action_user(request, session, context, csrf_token)
-    with _page_errors():
-        queue.set_waiting(session=session, user=user, ticket_id=ticket_id, now=now)
-    session.commit()
-    return _done(ticket_id, "waiting")
 
 
 @router.post("/tickets/{ticket_id}/resolve")
@@ -546,7 +529,7 @@ def resolve_ticket(
     csrf_token: str = Form(""),
 ) -> Response:
     user, now = _action_user(request, session, context, csrf_token)
-    with _page_errors():
+    with http_errors():
         queue.resolve(
             session=session,
             user=user,
@@ -570,7 +553,7 @@ def escalate_ticket(
     csrf_token: str = Form(""),
 ) -> Response:
     user, now = _action_user(request, session, context, csrf_token)
-    with _page_errors():
+    with http_errors():
         queue.escalate(
             session=session,
             user=user,
@@ -597,7 +580,7 @@ def reassign_ticket(
     csrf_token: str = Form(""),
 ) -> Response:
     user, now = _action_user(request, session, context, csrf_token)
-    with _page_errors():
+    with http_errors():
         queue.reassign(
             session=session, user=user, ticket_id=ticket_id, to_username=username, now=now
         )
@@ -615,18 +598,24 @@ def _supervisor(request: Request, session: Session) -> tuple[CsrUser, str]:
     return user, sid
 
 
+def _report_days(days: int) -> int:
+    return min(max(days, 1), 90)
+
+
+def _report(session: Session, context: AppContext, days: int) -> SupervisorReport:
+    return supervisor_report(
+        session=session, now=context.clock.now(), tz=context.district.tz, days=days
+    )
+
+
 @router.get("/supervisor")
 def supervisor_page(
     request: Request, session: SessionDep, context: ContextDep, days: int = 7
 ) -> Response:
     """Queue depth by level, past due, containment, reasons, volume by channel and hour."""
     user, sid = _supervisor(request, session)
-    report = supervisor_report(
-        session=session,
-        now=context.clock.now(),
-        tz=context.district.tz,
-        days=min(max(days, 1), 90),
-    )
+    days = _report_days(days)
+    report = _report(session, context, days)
     return _render(
         request,
         context,
@@ -634,7 +623,7 @@ def supervisor_page(
         {
             "report": report,
             "user": user,
-            "days": min(max(days, 1), 90),
+            "days": days,
             "csrf_token": signer_for(context).csrf_token(sid),
             "supervisor": True,
         },
@@ -647,12 +636,7 @@ def supervisor_csv(
 ) -> Response:
     """The supervisor figures as CSV."""
     _supervisor(request, session)
-    report = supervisor_report(
-        session=session,
-        now=context.clock.now(),
-        tz=context.district.tz,
-        days=min(max(days, 1), 90),
-    )
+    report = _report(session, context, _report_days(days))
     stamp = context.clock.now().astimezone(context.district.tz).strftime("%Y%m%d-%H%M")
     return PlainTextResponse(
         report.to_csv(),

@@ -29,6 +29,7 @@ from accounts.services.lookup import (
 from accounts.services.verification import (
     FAILURE_WINDOW,
     MAX_FAILURES,
+    VerificationResult,
     check_factor,
     factor_kind,
 )
@@ -72,8 +73,22 @@ def _answer_matches(account: Account, answer: str) -> bool:
 
 
 def _finish(
-    session: Session, conversation: Conversation, account: Account, ok: bool, left: int
+    session: Session,
+    conversation: Conversation,
+    account: Account,
+    result: VerificationResult,
+    now: datetime,
 ) -> IdentityResult:
+    # Tries left are the tighter of the account's and the sender's budgets.
+    address = conversation.customer_address
+    left = max(
+        min(
+            result.attempts_left,
+            MAX_FAILURES - address_failures(session=session, address=address, now=now),
+        ),
+        0,
+    )
+    ok = result.ok
     if ok:
         link_conversation_to_account(session=session, conversation=conversation, account=account)
     return IdentityResult(
@@ -112,9 +127,7 @@ def verify_caller(
         session=session, account=chosen, answer=factor, now=now, conversation=conversation,
         address=address,
     )
-    left = min(result.attempts_left, MAX_FAILURES - address_failures(
-        session=session, address=address, now=now))
-    return _finish(session, conversation, chosen, result.ok, max(left, 0))
+    return _finish(session, conversation, chosen, result, now)
 
 
 def verify_account_and_zip(
@@ -148,6 +161,4 @@ def verify_account_and_zip(
         session=session, account=account, answer=zip_digits if len(zip_digits) == 5 else "x",
         now=now, conversation=conversation, address=address,
     )
-    left = min(result.attempts_left, MAX_FAILURES - address_failures(
-        session=session, address=address, now=now))
-    return _finish(session, conversation, account, result.ok, max(left, 0))
+    return _finish(session, conversation, account, result, now)

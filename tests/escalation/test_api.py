@@ -84,6 +84,61 @@ def test_token_and_401s(csr_app: CsrApp) -> None:
     assert anonymous.get("/api/tickets", headers=headers).status_code == 401
 
 
+#: Every endpoint shared/contract/interfaces.md lists behind the token, with a valid body.
+CONTRACT_CALLS = [
+    ("GET", "/api/tickets", None),
+    ("GET", "/api/tickets?status=new", None),
+    ("GET", "/api/tickets/{id}", None),
+    ("POST", "/api/tickets/{id}/claim", None),
+    ("POST", "/api/tickets/{id}/reply", {"text": "We are on it."}),
+    ("POST", "/api/tickets/{id}/resolve", {"disposition": "answered", "note": ""}),
+]
+
+
+def test_contract_endpoints_answer_401_without_a_valid_token(csr_app: CsrApp) -> None:
+    ticket = open_tickets(csr_app)["sms"]
+    anonymous = csr_app.api()
+    for method, path, body in CONTRACT_CALLS:
+        url = path.format(id=ticket)
+        for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+            response = anonymous.request(method, url, json=body, headers=headers)
+            assert response.status_code == 401, (method, url, headers)
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert csr_app.ticket(ticket).status == "new"
+
+
+def test_contract_endpoints_answer_403_above_the_callers_level(csr_app: CsrApp) -> None:
+    dispute = open_tickets(csr_app)["dispute"]  # routed to CSR II
+    csr1 = csr_app.api("csr1")
+    for method, path, body in CONTRACT_CALLS[2:]:
+        url = path.format(id=dispute)
+        assert csr1.request(method, url, json=body).status_code == 403, (method, url)
+    assert dispute not in {row["id"] for row in csr1.get("/api/tickets").json()}
+    assert csr_app.ticket(dispute).status == "new"
+
+
+def test_status_filter_takes_each_contract_status(csr_app: CsrApp) -> None:
+    ids = open_tickets(csr_app)
+    csr1 = csr_app.api("csr1")
+    assert csr1.post(f"/api/tickets/{ids['sms']}/claim").status_code == 200
+    assert csr1.post(f"/api/tickets/{ids['voice']}/claim").status_code == 200
+    assert csr1.post(f"/api/tickets/{ids['voice']}/waiting").status_code == 200
+    resolved = csr1.post(
+        f"/api/tickets/{ids['sms']}/resolve", json={"disposition": "answered", "note": "done"}
+    )
+    assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
+    by_status = {
+        status: [row["id"] for row in csr1.get("/api/tickets", params={"status": status}).json()]
+        for status in ("new", "claimed", "waiting", "resolved")
+    }
+    assert by_status == {
+        "new": [ids["email"]],
+        "claimed": [],
+        "waiting": [ids["voice"]],
+        "resolved": [ids["sms"]],
+    }
+
+
 def test_list_and_detail(csr_app: CsrApp) -> None:
     ids = open_tickets(csr_app)
     csr1 = csr_app.api("csr1")

@@ -8,6 +8,7 @@ back as an SMS reply and as a signed "press 1" webhook over HTTP.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.clock import FixedClock
-from accounts.context import build_context
+from accounts.context import AppContext, build_context
 from accounts.db import make_sessionmaker
 from accounts.models import ContactLog, OutboundMessage, Page, Ticket
 from accounts.settings import Settings
@@ -31,6 +32,7 @@ from escalation.paging import (
     page_for_emergency,
     paging_state,
     tick,
+    transport_for,
 )
 from tests.escalation.paging_support import (
     DANA,
@@ -54,6 +56,37 @@ POLICY = PagingPolicy(ack_minutes=5, primary_pages=2, backup_pages=2)
 def api() -> Iterator[TwilioRecorder]:
     with twilio_api_with_calls() as recorder:
         yield recorder
+
+
+@contextmanager
+def paged_over_http(
+    engine: Engine,
+    settings: Settings,
+    clock: FixedClock,
+    calendar: BusinessCalendar,
+    api: TwilioRecorder,
+) -> Iterator[tuple[AppContext, TwilioWebhookClient, int]]:
+    """A live gateway and an emergency ticket whose on-call page has just gone out."""
+    test_settings = rest_settings(settings, api)
+    context = build_context(
+        test_settings, engine=engine, clock=clock, http=httpx.AsyncClient(timeout=5)
+    )
+    with serve(create_app(context)) as server:
+        webhook = TwilioWebhookClient(
+            server.url, PUBLIC_BASE, test_settings.twilio.auth_token.get_secret_value()
+        )
+        with make_sessionmaker(engine)() as session:
+            ticket = emergency_ticket(session, calendar, clock.now())
+            page_for_emergency(
+                session=session,
+                ticket=ticket,
+                now=clock.now(),
+                transport=transport_for(context),
+                policy=POLICY,
+            )
+            session.commit()
+            ticket_id = ticket.id
+        yield context, webhook, ticket_id
 
 
 def sms_to(api: TwilioRecorder, phone: str) -> list[RecordedRequest]:
@@ -374,28 +407,8 @@ def test_press_1_on_the_page_call_acknowledges_over_http(
     calendar: BusinessCalendar,
     api: TwilioRecorder,
 ) -> None:
-    test_settings = rest_settings(settings, api)
-    context = build_context(
-        test_settings, engine=engine, clock=clock, http=httpx.AsyncClient(timeout=5)
-    )
-    sessions = make_sessionmaker(engine)
-    with serve(create_app(context)) as server:
-        webhook = TwilioWebhookClient(
-            server.url, PUBLIC_BASE, test_settings.twilio.auth_token.get_secret_value()
-        )
-        with sessions() as session:
-            from escalation.paging import transport_for
-
-            ticket = emergency_ticket(session, calendar, clock.now())
-            page_for_emergency(
-                session=session,
-                ticket=ticket,
-                now=clock.now(),
-                transport=transport_for(context),
-                policy=POLICY,
-            )
-            session.commit()
-            ticket_id = ticket.id
+    with paged_over_http(engine, settings, clock, calendar, api) as (context, webhook, ticket_id):
+        sessions = make_sessionmaker(engine)
         (call,) = calls_to(api, SAM)
         action = ElementTree.fromstring(call.field("Twiml") or "").find("Gather")
         assert action is not None
@@ -470,28 +483,8 @@ def test_ack_texted_to_the_sms_webhook_acknowledges(
     calendar: BusinessCalendar,
     api: TwilioRecorder,
 ) -> None:
-    test_settings = rest_settings(settings, api)
-    context = build_context(
-        test_settings, engine=engine, clock=clock, http=httpx.AsyncClient(timeout=5)
-    )
-    sessions = make_sessionmaker(engine)
-    with serve(create_app(context)) as server:
-        webhook = TwilioWebhookClient(
-            server.url, PUBLIC_BASE, test_settings.twilio.auth_token.get_secret_value()
-        )
-        with sessions() as session:
-            from escalation.paging import transport_for
-
-            ticket = emergency_ticket(session, calendar, clock.now())
-            page_for_emergency(
-                session=session,
-                ticket=ticket,
-                now=clock.now(),
-                transport=transport_for(context),
-                policy=POLICY,
-            )
-            session.commit()
-            ticket_id = ticket.id
+    with paged_over_http(engine, settings, clock, calendar, api) as (_, webhook, ticket_id):
+        sessions = make_sessionmaker(engine)
         response = webhook.post(
             "/twilio/sms",
             {

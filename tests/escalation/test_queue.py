@@ -177,18 +177,31 @@ def test_concurrent_claims_of_one_ticket_have_one_winner(
         assert actions(session, ticket.id).count("claim") == 1
 
 
+def unknown_callers(
+    session: Session,
+    calendar: BusinessCalendar,
+    clock: FixedClock,
+    *,
+    count: int,
+    first: int,
+    step: timedelta,
+) -> None:
+    """``count`` tickets from different numbers on no account, ``step`` apart."""
+    for n in range(count):
+        new_ticket(
+            session,
+            calendar,
+            clock.now() + step * n,
+            address=f"+1530555{first + n:04d}",
+            account_number=None,
+            external_id=f"{first + n}",
+        )
+
+
 def test_claim_next_under_concurrency_never_doubles(
     engine: Engine, seeded: Session, calendar: BusinessCalendar, clock: FixedClock
 ) -> None:
-    for n in range(24):
-        new_ticket(
-            seeded,
-            calendar,
-            clock.now() + timedelta(seconds=n),
-            address=f"+1530555{1000 + n:04d}",
-            account_number=None,
-            external_id=f"x{n}",
-        )
+    unknown_callers(seeded, calendar, clock, count=24, first=1000, step=timedelta(seconds=1))
     # Like the gateway: on SQLite each transaction takes the write lock at BEGIN.
     factory = make_sessionmaker(writer_engine(engine))
     with factory() as session:
@@ -403,15 +416,7 @@ def test_notes_are_internal_and_logged(
 def test_pagination_and_status_filter(
     seeded: Session, calendar: BusinessCalendar, clock: FixedClock
 ) -> None:
-    for n in range(7):
-        new_ticket(
-            seeded,
-            calendar,
-            clock.now() + timedelta(minutes=n),
-            address=f"+1530555{2000 + n:04d}",
-            account_number=None,
-            external_id=f"p{n}",
-        )
+    unknown_callers(seeded, calendar, clock, count=7, first=2000, step=timedelta(minutes=1))
     user = csr(seeded, "csr1")
     first, total = queue.list_tickets(session=seeded, user=user, limit=3, offset=0)
     second, _ = queue.list_tickets(session=seeded, user=user, limit=3, offset=3)
