@@ -78,28 +78,27 @@ def balance_summary(*, session: Session, account: Account, today: date) -> Balan
 
     past_due = ZERO
     oldest_unpaid_due: date | None = None
-    next_due: date | None = None
+    latest_unpaid_due: date | None = None
     remaining_credit = credit
     for bill in bills:
         open_amount = bill.amount - min(remaining_credit, bill.amount)
         remaining_credit = max(remaining_credit - bill.amount, ZERO)
         if open_amount <= ZERO:
             continue
+        latest_unpaid_due = bill.due_date
         if bill.due_date < today:
             past_due += open_amount
             oldest_unpaid_due = oldest_unpaid_due or bill.due_date
-        elif next_due is None:
-            next_due = bill.due_date
     if amount_due == ZERO:
         past_due = ZERO
     last = payments[-1] if payments else None
     locked_off = account.status == "locked-off"
-    due_date = oldest_unpaid_due if oldest_unpaid_due is not None else next_due
     return BalanceSummary(
         account_number=account.number,
         status=account.status,
         amount_due=amount_due,
-        due_date=due_date,
+        # The latest bill's due date; what is older shows as past due and days delinquent.
+        due_date=latest_unpaid_due,
         past_due=past_due.quantize(Decimal("0.01")),
         days_delinquent=(today - oldest_unpaid_due).days if oldest_unpaid_due else 0,
         last_payment_amount=last.amount if last else None,
