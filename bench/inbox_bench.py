@@ -8,29 +8,35 @@ way ``assistant inbox run`` does (batches of 100: fetch, triage + commit, move
 to ``Triaged/...``, then send the queued replies over SMTP).
 
 It prints emails/s, the time to clear the backlog, and per-email latency
-(parse + triage + commit + IMAP move) percentiles, and writes them to
-docs/benchmarks.md, section "Inbox".
+(triage + commit, including any wait for the NLU's reading) percentiles, and
+writes them to docs/benchmarks.md, section "Inbox".
 
-The NLU: ``--rasa-url`` (with ``--rasa-token``) classifies with the real Rasa
-server; without it the keyword stand-in of the tests is used and the report
-says so (Rasa's own speed is measured in shared/notes/rasa-3.6.md: about 35
-parses/s one at a time on this machine).
+The NLU: ``--start-rasa`` starts the real Rasa server on models/district.tar.gz
+the way tests/utils/rasa.py does; ``--rasa-url`` (with ``--rasa-token``) uses a
+running one; with neither, the keyword stand-in of the tests is used and the
+report says so. ``--profile FILE`` writes a cProfile of the worker thread.
 
-    .venv/bin/python bench/inbox_bench.py [--emails 5000] [--postgres] [--rasa-url URL]
+    .venv/bin/python bench/inbox_bench.py --start-rasa [--emails 5000] [--postgres]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import cProfile
 import os
 import platform
+import pstats
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,11 +55,13 @@ from accounts.seed import seed_demo  # noqa: E402
 from accounts.settings import Settings  # noqa: E402
 from inbox.classify import Classifier, RasaClassifier  # noqa: E402
 from inbox.reply import SmtpSender  # noqa: E402
-from inbox.service import build_inbox  # noqa: E402
+from inbox.service import CLASSIFY_THREADS, build_inbox  # noqa: E402
 from inbox.sources import FetchedMail, Outcome  # noqa: E402
 from tests.inbox import corpus  # noqa: E402
 from tests.inbox.harness import RuleClassifier, imap_source  # noqa: E402
 from tests.utils.dovecot import DovecotServer, find_dovecot  # noqa: E402
+from tests.utils.rasa import RASA_TOKEN, RasaStack, stop_stack  # noqa: E402
+from tests.utils.servers import free_port  # noqa: E402
 from tests.utils.smtp_server import SmtpTestServer  # noqa: E402
 
 PG = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -201,22 +209,23 @@ def run(url: str, label: str, emails: int, classifier_factory: object, workdir: 
         )
         clock = FixedClock(NOW)
         context = build_context(settings, clock=clock)
-        with httpx.Client() as http:
+        with httpx.Client() as http, ThreadPoolExecutor(CLASSIFY_THREADS) as executor:
             classifier = classifier_factory(http)  # type: ignore[operator]
             inbox = build_inbox(
                 context,
                 source=imap_source(user),
                 sender=SmtpSender(host=smtp.host, port=smtp.port),
                 classifier=classifier,
+                executor=executor,
             )
             worker = inbox.worker
             latencies: list[float] = []
             original = worker.process
 
-            def timed(item: FetchedMail, report: object = None, *, file: bool = True) -> Outcome:
+            def timed(item: FetchedMail, report: object = None, **kwargs: object) -> Outcome:
                 begin = time.perf_counter()
                 try:
-                    return original(item, report, file=file)  # type: ignore[arg-type]
+                    return original(item, report, **kwargs)  # type: ignore[arg-type]
                 finally:
                     latencies.append(time.perf_counter() - begin)
 
@@ -256,9 +265,25 @@ def run(url: str, label: str, emails: int, classifier_factory: object, workdir: 
                 await watcher
 
             # `assistant inbox run`'s own loop: triage in a thread, sending beside it.
+            profiler = cProfile.Profile() if PROFILE[0] else None
             started = time.perf_counter()
+            if profiler is not None:
+                # The worker's thread: profile it (asyncio.to_thread runs it elsewhere).
+                original_pass = worker.run_pass
+
+                def profiled_pass(**kwargs: object) -> object:
+                    profiler.enable()
+                    try:
+                        return original_pass(**kwargs)  # type: ignore[arg-type]
+                    finally:
+                        profiler.disable()
+
+                worker.run_pass = profiled_pass  # type: ignore[method-assign,assignment]
             asyncio.run(clear())
             elapsed = time.perf_counter() - started
+            if profiler is not None:
+                profiler.dump_stats(f"{PROFILE[0]}.{label}")
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
             sent = len(smtp.messages)
         asyncio.run(context.http.aclose())
         with context.session_factory() as session:
@@ -312,19 +337,32 @@ def run(url: str, label: str, emails: int, classifier_factory: object, workdir: 
     }
 
 
-RASA_PARSES_PER_SECOND = 35.0  # shared/notes/rasa-3.6.md, one at a time on this machine
+def uptime() -> str:
+    """``uptime``'s line: how busy the machine was."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "load average: " + ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def write_report(results: list[dict], classifier_label: str, machine: str, rasa: bool) -> str:
+def write_report(
+    results: list[dict], classifier_label: str, machine: str, rasa: bool, loads: list[str]
+) -> str:
     lines = [
         "## Inbox",
         "",
         "`bench/inbox_bench.py`: a backlog of emails in a real Dovecot (IMAP on loopback) is",
-        "cleared by one worker the way `assistant inbox run` does it (batches of 100: fetch,",
-        "parse, triage and commit, move to `Triaged/...`, then send the queued replies over",
-        "SMTP to aiosmtpd). Latency is per email: parse + triage + commit + IMAP MOVE.",
+        "cleared by one worker the way `assistant inbox run` does it (batches of 100: one",
+        "FETCH of the batch, parse, the NLU reads the batch ahead on a 2-thread pool while",
+        "the worker triages and commits each email, one MOVE per `Triaged/...` folder, then",
+        "the queued replies go over SMTP to aiosmtpd). Latency is per email: triage + commit",
+        "(waiting for its NLU reading if it is not ready); parsing is done for the batch.",
         "",
         f"- Hardware: {machine}",
+        *(
+            f"- `uptime` {when}: {line}"
+            for when, line in zip(("before", "after"), loads, strict=True)
+        ),
         f"- Classifier: {classifier_label}",
         f"- Target: backlog cleared in under {TARGET_SECONDS // 60} minutes",
         "",
@@ -339,18 +377,40 @@ def write_report(results: list[dict], classifier_label: str, machine: str, rasa:
             f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | "
             f"{r['triage_s']:.0f} | {r['sending_s']:.0f} | {r['replies']:,} | {outcomes} |"
         )
+    lines += ["", *NOTES]
     if not rasa:
         lines.append("")
-        for r in results:
-            with_rasa = r["elapsed"] + r["emails"] / RASA_PARSES_PER_SECOND
-            lines.append(
-                f"- Estimate with Rasa in the loop ({r['label']}): {r['elapsed']:.0f} s + "
-                f"{r['emails']:,} parses at {RASA_PARSES_PER_SECOND:.0f}/s = {with_rasa:.0f} s "
-                f"({'within' if with_rasa < TARGET_SECONDS else 'over'} the target); "
-                "measure it with `--rasa-url`."
-            )
+        lines.append(
+            "- These figures exclude Rasa (keyword stand-in); run with `--start-rasa` for the "
+            "real thing."
+        )
     lines.append("")
     return "\n".join(lines) + "\n"
+
+
+NOTES = [
+    "What the profile (`--profile`, cProfile of the worker thread) showed and what was cut:",
+    "",
+    "- Rasa round-trips were the largest cost (about 20 ms each on this loaded machine, one",
+    "  per email plus one per sentence of answerable multi-sentence mail, waited for one",
+    "  after another). The batch is now read ahead by two threads, so Rasa works on one",
+    "  core while the worker parses and writes on the other.",
+    "- The already-processed check (Message-ID idempotency) was one query per email; it is",
+    "  one query per batch now (still re-checked inside the email's transaction by the",
+    "  unique constraint).",
+    "- Already batched before: IMAP FETCH of the whole batch (size-capped chunks), one MOVE",
+    "  per folder after the commits, the district file read once (`AppContext.district`),",
+    "  one HTTP client and one SMTP connection per drain.",
+    "- Left as they are: one transaction per email (a message counts as processed only",
+    "  after its own commit), one commit per sent reply (fewest duplicates if the sender",
+    "  dies), and the standard library's modern email parser (~8 ms per email, mostly",
+    "  header objects).",
+    "- Steps measured on 1,000 emails, SQLite, real Rasa, load average 6-7 from other",
+    "  work on the machine: one parse per email, one after another: 58.9 s (17.0/s);",
+    "  plus the per-sentence reading that finds a second request (multi-topic mail must",
+    "  go to a person): 83.0 s under cProfile; batch read ahead on two threads and one",
+    "  idempotency query per batch: 38.1 s (26.3/s).",
+]
 
 
 def save(section: str) -> None:
@@ -371,15 +431,56 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL")
     parser.add_argument("--rasa-url", default="", help="classify with this Rasa server")
     parser.add_argument("--rasa-token", default="")
+    parser.add_argument(
+        "--start-rasa",
+        action="store_true",
+        help="start the real Rasa server on models/district.tar.gz (as tests/utils/rasa.py does)",
+    )
+    parser.add_argument("--profile", default="", help="write a cProfile of the triage here")
     parser.add_argument("--no-write", action="store_true", help="do not update the docs")
     args = parser.parse_args()
+    PROFILE[0] = args.profile
 
+    with contextlib.ExitStack() as stack:
+        if args.start_rasa:
+            rasa = stack.enter_context(real_rasa())
+            args.rasa_url, args.rasa_token = rasa.rasa_url, rasa.token
+        return bench(args)
+
+
+PROFILE = [""]
+
+
+@contextlib.contextmanager
+def real_rasa() -> Iterator[RasaStack]:
+    """Rasa alone (``/model/parse`` needs no action server), started like the test fixture."""
+    workdir = Path(tempfile.mkdtemp(prefix="inbox-bench-rasa-"))
+    rasa = RasaStack(
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        actions_url=f"http://127.0.0.1:{free_port()}",
+        token=RASA_TOKEN,
+        workdir=workdir,
+        gateway_url="http://127.0.0.1:9",
+    )
+    started = time.perf_counter()
+    rasa.start_rasa()
+    print(f"  Rasa loaded the model in {time.perf_counter() - started:.0f}s", flush=True)
+    try:
+        yield rasa
+    finally:
+        stop_stack(rasa)
+
+
+def bench(args: argparse.Namespace) -> int:
     if args.rasa_url:
 
         def factory(http: httpx.Client) -> Classifier:
             return RasaClassifier(http=http, base_url=args.rasa_url, token=args.rasa_token)
 
-        classifier_label = f"the real Rasa server at {args.rasa_url}"
+        classifier_label = (
+            "the real Rasa server with models/district.tar.gz (started as tests/utils/rasa.py "
+            "does), `POST /model/parse`"
+        )
     else:
 
         def factory(http: httpx.Client) -> Classifier:
@@ -391,7 +492,8 @@ def main() -> int:
         )
 
     machine = hardware()
-    print(machine, flush=True)
+    load_before = uptime()
+    print(machine, load_before, sep="\n", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="inbox-bench-") as tmp:
         work = Path(tmp)
@@ -429,7 +531,9 @@ def main() -> int:
             f"SMTP {r['sending_s']:.0f}s; replies received {r['replies']:,}; "
             f"{r['outcomes']}"
         )
-    section = write_report(results, classifier_label, machine, bool(args.rasa_url))
+    section = write_report(
+        results, classifier_label, machine, bool(args.rasa_url), [load_before, uptime()]
+    )
     if not args.no_write:
         save(section)
         print("wrote docs/benchmarks.md (section Inbox)")

@@ -7,12 +7,15 @@ Facts come from the database (notices, balances) and the district file
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.district import District
 from accounts.models import Account, Notice
 from accounts.services.balance import BalanceSummary
+
+# "Is the office open Friday?": holidays this close are worth naming in the answer.
+CLOSURE_HORIZON_DAYS = 14
 
 
 def _es(language: str) -> bool:
@@ -74,18 +77,29 @@ def report_taken_answer(*, reference: str, kind: str, language: str) -> str:
 def office_answer(
     district: District, calendar: BusinessCalendar, *, now: datetime, language: str
 ) -> str:
-    """Office hours, address, phone and the next opening."""
-    opening = calendar.describe_next_opening(now, language, within_hours=0)
+    """Office hours, address, phone, whether it is open now, and closures this fortnight."""
     directions = district.office_directions.text(language)
+    today = today_in(district, now)
+    closures = [
+        (day, name)
+        for offset in range(CLOSURE_HORIZON_DAYS)
+        if (name := calendar.holiday_name(day := today + timedelta(days=offset), language))
+    ]
+    is_open = calendar.is_open(now)
+    opening = calendar.describe_next_opening(now, language, within_hours=0)
     if _es(language):
+        status = "Estamos abiertos ahora." if is_open else f"Abrimos de nuevo {opening}."
+        closed = "".join(f"\nCerrado el {d.month}/{d.day} ({name})." for d, name in closures)
         return (
             f"{directions}\nHorario: de lunes a viernes, de 8 a. m. a 5 p. m. (cerrado los "
-            f"días festivos del distrito). Abrimos de nuevo {opening}.\n"
+            f"días festivos del distrito). {status}{closed}\n"
             f"Teléfono: {district.contact.phone_display}."
         )
+    status = "We are open now." if is_open else f"We are next open {opening}."
+    closed = "".join(f"\nClosed {d:%A}, {d.month}/{d.day} ({name})." for d, name in closures)
     return (
         f"{directions}\nHours: Monday to Friday, 8 AM to 5 PM (closed on district holidays). "
-        f"We are next open {opening}.\nPhone: {district.contact.phone_display}."
+        f"{status}{closed}\nPhone: {district.contact.phone_display}."
     )
 
 
@@ -239,7 +253,7 @@ def ticket_answer(
     if _es(language):
         return (
             f"Recibimos su mensaje y un representante lo atenderá (caso #{ticket_id}). "
-            f"Le responderemos {due}."
+            f"Le responderemos {due.rstrip('.')}."
         )
     return (
         f"We received your message and a representative will handle it (case #{ticket_id}). "

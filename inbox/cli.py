@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ import httpx
 from accounts.context import build_context
 from accounts.settings import get_settings
 from inbox.classify import ClassifierUnavailable
-from inbox.service import build_inbox
+from inbox.service import CLASSIFY_THREADS, build_inbox
 from inbox.sources import MailSourceError
 from inbox.worker import LeaseLost
 
@@ -22,8 +23,8 @@ from inbox.worker import LeaseLost
 def cmd_poll(args: argparse.Namespace) -> int:
     """Triage what is in the inbox now, send due replies, exit."""
     context = build_context(get_settings())
-    with httpx.Client() as http:
-        inbox = build_inbox(context, http=http)
+    with httpx.Client() as http, ThreadPoolExecutor(CLASSIFY_THREADS) as executor:
+        inbox = build_inbox(context, http=http, executor=executor)
         try:
             inbox.worker.source.open()
             report, drained = asyncio.run(inbox.poll_once())
@@ -54,8 +55,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        with httpx.Client() as http:
-            await build_inbox(context, http=http).run(stop)
+        with httpx.Client() as http, ThreadPoolExecutor(CLASSIFY_THREADS) as executor:
+            await build_inbox(context, http=http, executor=executor).run(stop)
 
     asyncio.run(main())
     return 0

@@ -127,7 +127,16 @@ class ParsedEmail:
             forwarded = _strip_quotes_and_signature(self.forwarded[0].text)
             body = f"{body}\n{forwarded}".strip()
         subject = _SUBJECT_PREFIX.sub("", self.subject).strip()
+        if body and self.is_reply:
+            # A reply's subject is the old topic (often our own answer's): classifying
+            # it with "Thanks, that's all" made a thank-you read as a complaint.
+            return body
         return "\n".join(part for part in (subject, body) if part)
+
+    @property
+    def is_reply(self) -> bool:
+        """A reply to an earlier message (In-Reply-To, or a ``Re:`` subject)."""
+        return self.in_reply_to is not None or bool(_REPLY_PREFIX.match(self.subject))
 
 
 # --------------------------------------------------------------------------- headers
@@ -379,6 +388,7 @@ def html_to_text(markup: str) -> str:
 # --------------------------------------------------------------------------- quotes
 
 
+_REPLY_PREFIX = re.compile(r"^\s*(?:re|rv|res|aw|sv)\s*(?:\[\d+\])?\s*:", re.I)
 _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|rv|res|tr|aw|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
 
 _QUOTE_HEADER_PATTERNS = [

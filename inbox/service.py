@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 25.0
 IDLE_SLICE_SECONDS = 5.0
 ERROR_BACKOFF_SECONDS = 10.0
+# Requests to the NLU in flight while the worker triages: two keep Rasa busy
+# without queueing more than a batch's worth of work on it.
+CLASSIFY_THREADS = 2
 
 
 @dataclass
@@ -177,6 +181,7 @@ def build_inbox(
     classifier: Classifier | None = None,
     holder: str | None = None,
     lease_ttl: timedelta = timedelta(seconds=90),
+    executor: Executor | None = None,
 ) -> Inbox:
     """The inbox from settings; any part may be handed in instead.
 
@@ -188,6 +193,8 @@ def build_inbox(
         classifier: The NLU (default: Rasa at ``RASA_URL``).
         holder: Lease holder id (default host:pid).
         lease_ttl: Mailbox lease length.
+        executor: Threads that classify a batch ahead of its triage (owned by the
+            caller); without it each email is classified when it is triaged.
     """
     settings = context.settings
     source = source or build_source(settings)
@@ -208,6 +215,7 @@ def build_inbox(
             reply_cap_per_day=context.district.email.auto_reply_cap_per_sender_per_day,
         ),
         now=context.clock.now,
+        executor=executor,
     )
     lease = MailboxLeaseManager(
         session_factory=context.session_factory,

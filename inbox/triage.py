@@ -5,13 +5,15 @@ Order of checks:
 1. bounces: mark the failed address undeliverable, never answer;
 2. a reply into a thread whose ticket is still open: add it to that ticket;
 3. loop prevention (RFC 3834): never answer machines;
-4. classify with the NLU and act on the intent:
+4. "please stop emailing me": an email opt-out in the consent ledger, no reply;
+5. classify with the NLU (read ahead for a batch when an executor is given; an
+   unsure reading is ``out_of_scope``) and act on the intent:
    tier-0 questions are answered, tier-1 questions are answered only when the
    sender's address is on file for the account (otherwise a reply explains how
    to get help without any account data), emergencies open an urgent ticket,
-   and everything else (disputes, adjustments, complaints, start/stop, unclear
-   or multi-topic) becomes a ticket with the summary, the original message and
-   its attachments.
+   and everything else (disputes, adjustments, complaints, start/stop, unclear,
+   or a second request found sentence by sentence) becomes a ticket with the
+   summary, the original message and its attachments.
 
 The worker commits; nothing here commits or talks to the mail servers.
 """
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +36,7 @@ from accounts.district import District
 from accounts.models import Account, ContactLog, ContactPoint, Conversation, OutboundMessage, Ticket
 from accounts.redact import mask_address, redact_cards
 from accounts.services.balance import balance_summary
+from accounts.services.consent import record_opt_out
 from accounts.services.contacts import link_conversation_to_account, record_contact
 from accounts.services.conversations import get_or_open_conversation
 from accounts.services.lookup import find_account_by_number, find_accounts_by_email
@@ -58,10 +62,62 @@ SMALL_TALK = frozenset({"greet", "goodbye", "thank_you", "affirm", "deny"})
 # A closing line ("thanks!") after an answer: nothing to do.
 CLOSING = frozenset({"thank_you", "goodbye"})
 MIN_CONFIDENCE = 0.5
-# A second intent this close to the first means the email asks for two things.
-MULTI_TOPIC_MARGIN = 0.25
-MULTI_TOPIC_FLOOR = 0.3
 
+# Topics answered together: a balance question that also asks how to pay is one topic.
+RELATED_TOPICS: dict[str, frozenset[str]] = {
+    "check_balance": frozenset({"check_balance", "make_payment"}),
+    "make_payment": frozenset({"check_balance", "make_payment"}),
+    "outage": frozenset({"outage", "water_quality"}),
+    "water_quality": frozenset({"outage", "water_quality"}),
+}
+# A sentence counts as a topic of its own only when the NLU is this sure of it.
+SENTENCE_TOPIC_CONFIDENCE = 0.9
+# Sentences that carry no topic of their own ("The invoice is attached.").
+NO_TOPIC = SMALL_TALK | {"out_of_scope", "help", "human_agent", "bot_challenge"}
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")
+
+# "Please stop emailing me": a consent request, not a service request (the NLU reads
+# it as stop_service or a complaint, and a CSR must never stop the water for it).
+_EMAIL_OPT_OUT = re.compile(
+    r"\bunsubscribe\b|\bstop (?:sending (?:me )?)?e-?mail(?:s|ing)?\b"
+    r"|\b(?:take|remove) me (?:off|from) (?:your|the|this) (?:e-?mail|mailing)(?: list)?"
+    r"|\bno more e-?mails\b|\bdejen de (?:enviarme|mandarme) correos\b"
+    r"|\bno me (?:env[ií]en|manden) (?:m[aá]s )?correos\b|\bdarme de baja\b",
+    re.I,
+)
+# "512 Oak Street", "el 530 de Oak Street", "Maple Ave": a street a stranger names.
+_STREET_IN_TEXT = re.compile(
+    r"(?:\b(\d{1,5})\s+(?:de\s+)?)?\b((?:[A-Z][a-z]+\s+){1,2}"
+    r"(?:Street|St|Avenue|Ave|Lane|Ln|Court|Ct|Drive|Dr|Way|Road|Rd|Boulevard|Blvd|Place|Pl))\b"
+)
+# Capitalised words that start a sentence rather than a street name ("Is Maple Ave closed?").
+_NOT_A_STREET_NAME = frozenset(
+    [
+        "is",
+        "are",
+        "the",
+        "on",
+        "at",
+        "in",
+        "near",
+        "by",
+        "and",
+        "or",
+        "our",
+        "my",
+        "we",
+        "i",
+        "to",
+        "from",
+        "of",
+        "hay",
+        "en",
+        "la",
+        "el",
+        "una",
+        "un",
+    ]
+)
 _ACCOUNT_IN_TEXT = re.compile(r"(?<![\d-])(\d{3}[- ]?\d{4})(?![\d-])")
 _SPANISH_HINTS = re.compile(
     r"[¿¡ñ]|\b(hola|gracias|cuenta|agua|factura|saldo|pago|cu[aá]nto|por favor|buenos|"
@@ -159,16 +215,46 @@ def _replies_today(session: Session, address: str, now: datetime) -> int:
     return int(count or 0)
 
 
-def _is_multi_topic(classification: Classification) -> bool:
-    ranked = [item for item in classification.ranking if item[0] not in SMALL_TALK]
-    if len(ranked) < 2:
-        return False
-    (first, first_conf), (second, second_conf) = ranked[0], ranked[1]
-    return (
-        first != second
-        and second_conf >= MULTI_TOPIC_FLOOR
-        and first_conf - second_conf <= MULTI_TOPIC_MARGIN
+def _open_conversation(
+    session: Session, parsed: ParsedEmail, *, now: datetime, language: str
+) -> Conversation:
+    conversation, _created = get_or_open_conversation(
+        session=session,
+        channel=CHANNEL,
+        external_id=parsed.message_id,
+        now=now,
+        customer_address=parsed.from_address,
+        language=language,
     )
+    conversation.meta = {
+        **(conversation.meta or {}),
+        "subject": parsed.subject,
+        "message_id": parsed.message_id,
+    }
+    return conversation
+
+
+def asks_to_stop_email(parsed: ParsedEmail) -> bool:
+    """The sender asks us to stop emailing them (unsubscribe)."""
+    return bool(_EMAIL_OPT_OUT.search(f"{parsed.subject}\n{parsed.new_text}"))
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` worth classifying on their own (three words or more)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if len(s.split()) >= 3]
+
+
+def streets_in(text: str) -> list[str]:
+    """Street addresses named in free text, as ``"530 Oak Street"`` / ``"Oak Street"``."""
+    found: list[str] = []
+    for number, street in _STREET_IN_TEXT.findall(text):
+        words = street.split()
+        if words[0].lower() in _NOT_A_STREET_NAME:
+            words = words[1:]
+        mention = " ".join([number, *words] if number else words)
+        if mention not in found:
+            found.append(mention)
+    return found
 
 
 def _summary(parsed: ParsedEmail, intent: str, reason: str) -> str:
@@ -190,9 +276,68 @@ class Triage:
         now: The clock (``Clock.now``).
     """
 
-    def __init__(self, settings: TriageSettings, *, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        settings: TriageSettings,
+        *,
+        now: Callable[[], datetime],
+        executor: Executor | None = None,
+    ) -> None:
         self.settings = settings
         self._now = now
+        self._executor = executor
+        self._pending: dict[str, Future[_Reading]] = {}
+
+    def prefetch(self, batch: Sequence[ParsedEmail]) -> None:
+        """Start reading ``batch`` with the NLU in the background (with an executor).
+
+        The NLU then works on its own core while this thread parses and writes to
+        the database; :meth:`handle` picks the readings up. Mail that will not be
+        classified (bounces, machines, opt-outs) is left out.
+        """
+        if self._executor is None:
+            return
+        for parsed in batch:
+            if parsed.message_id not in self._pending and self._will_classify(parsed):
+                self._pending[parsed.message_id] = self._executor.submit(self._read, parsed)
+
+    def discard_prefetched(self) -> None:
+        """Forget readings not used (the batch stopped early)."""
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+
+    def _will_classify(self, parsed: ParsedEmail) -> bool:
+        own = self.settings.own_addresses
+        return (
+            bool(parsed.classification_text.strip())
+            and detect_bounce(parsed, own_addresses=own) is None
+            and should_auto_reply(parsed, own_addresses=own)[0]
+            and not asks_to_stop_email(parsed)
+        )
+
+    def _reading(self, parsed: ParsedEmail) -> _Reading:
+        future = self._pending.pop(parsed.message_id, None)
+        if future is not None and not future.cancelled():
+            return future.result()
+        return self._read(parsed)
+
+    def _read(self, parsed: ParsedEmail) -> _Reading:
+        """The NLU's reading of the whole text and, for a question the bot would
+        answer, of each sentence (to see a second request).
+
+        The whole text's ranking cannot show a second request: the model puts
+        nearly all its confidence on one intent even when an email asks three things.
+        """
+        text = parsed.classification_text
+        if not text.strip():
+            return _Reading(Classification(intent="out_of_scope", confidence=0.0))
+        classifier = self.settings.classifier
+        whole = classifier.classify(text)
+        parts = sentences(text)
+        if whole.intent not in TIER0_ANSWERED | TIER1_ANSWERED or len(parts) < 2:
+            return _Reading(whole)
+        return _Reading(whole, tuple(classifier.classify(part) for part in parts))
 
     # ------------------------------------------------------------------ entry point
 
@@ -218,19 +363,7 @@ class Triage:
 
         conversation, open_ticket_row = _thread_match(session, parsed)
         if conversation is None:
-            conversation, _created = get_or_open_conversation(
-                session=session,
-                channel=CHANNEL,
-                external_id=parsed.message_id,
-                now=now,
-                customer_address=parsed.from_address,
-                language=language,
-            )
-            conversation.meta = {
-                **(conversation.meta or {}),
-                "subject": parsed.subject,
-                "message_id": parsed.message_id,
-            }
+            conversation = _open_conversation(session, parsed, now=now, language=language)
         else:
             conversation.last_activity_at = now
         if account is not None and conversation.account_id is None:
@@ -267,13 +400,29 @@ class Triage:
             result.reason = why
             return result
 
-        if not parsed.classification_text.strip():
-            classification = Classification(intent="out_of_scope", confidence=0.0)
-        else:
-            classification = self.settings.classifier.classify(parsed.classification_text)
+        if asks_to_stop_email(parsed):
+            record_opt_out(
+                session=session,
+                address=parsed.from_address,
+                channel=CHANNEL,
+                now=now,
+                via="email",
+                text=redact_cards(parsed.new_text)[:500],
+            )
+            # Answering "stop emailing me" with an email would be the first thing ignored.
+            result.outcome, result.reason, result.intent = Outcome.IGNORED, "email-opt-out", None
+            return result
+
+        reading = self._reading(parsed)
+        classification = reading.whole
         intent = classification.intent
+        meta: dict[str, Any] = {"intent": intent, "confidence": classification.confidence}
+        if classification.confidence < MIN_CONFIDENCE and intent != "out_of_scope":
+            # Never act on a guess: an unsure reading is out of scope, for a person.
+            meta["guess"] = intent
+            intent = "out_of_scope"
         result.intent = intent
-        inbound.meta = {**inbound.meta, "intent": intent, "confidence": classification.confidence}
+        inbound.meta = {**inbound.meta, **meta, "intent": intent}
 
         target = reply_address(parsed)
         context = _Context(
@@ -287,7 +436,7 @@ class Triage:
             target=target,
             result=result,
         )
-        if intent in CLOSING and classification.confidence >= MIN_CONFIDENCE:
+        if intent in CLOSING:
             # "Thanks!" needs neither an answer nor a person; it is on the contact log.
             result.outcome, result.reason = Outcome.IGNORED, intent
         elif intent == "report_emergency":
@@ -301,19 +450,25 @@ class Triage:
                 source_channel=CHANNEL,
                 now=now,
                 account=account,
-                address=account.service_address if account else "",
+                # A passer-by's report names the place: the crew needs it more than anyone.
+                address=(
+                    account.service_address
+                    if account
+                    else next(iter(streets_in(parsed.classification_text)), "")
+                ),
                 conversation=conversation,
             )
             result.details["service_request"] = request.reference
             self._ticket(context, intent=intent, reason="emergency", priority=0)
-        elif (
-            classification.confidence < MIN_CONFIDENCE
-            or intent in {"out_of_scope", "human_agent", "help", "bot_challenge"}
-            or intent in SMALL_TALK
-        ):
-            reason = "unclear" if classification.confidence < MIN_CONFIDENCE else intent
+        elif intent in NO_TOPIC:
+            reason = "unclear" if intent == "out_of_scope" else intent
             self._ticket(context, intent=intent, reason=reason)
-        elif _is_multi_topic(classification):
+        elif (
+            intent in TIER0_ANSWERED | TIER1_ANSWERED
+            and (other := reading.other_topic(intent)) is not None
+        ):
+            # One answer would leave the other request unanswered: a person takes both.
+            result.details["other_topic"] = other
             self._ticket(context, intent=intent, reason="multi-topic")
         elif parsed.attachments and intent not in TIER0_ANSWERED | TIER1_ANSWERED:
             self._ticket(context, intent=intent, reason=intent)
@@ -324,6 +479,34 @@ class Triage:
         else:
             self._ticket(context, intent=intent, reason=intent)
         return result
+
+    def hand_to_person(self, *, session: Session, parsed: ParsedEmail) -> TriageResult:
+        """Record ``parsed`` as a case for a CSR without reading it (triage failed on it).
+
+        Nothing is answered: whatever broke triage may break an answer too.
+        """
+        now = self._now()
+        conversation = _open_conversation(session, parsed, now=now, language="en")
+        self._record_inbound(
+            session=session, parsed=parsed, conversation=conversation, account=None, now=now
+        )
+        ticket = open_ticket(
+            session=session,
+            calendar=self.settings.calendar,
+            intent="out_of_scope",
+            channel=CHANNEL,
+            summary=f"Email the assistant could not process. Subject: {parsed.subject}",
+            now=now,
+            conversation=conversation,
+            reason="email: processing error",
+            attachments=[a.as_dict() for a in parsed.attachments],
+        )
+        return TriageResult(
+            outcome=Outcome.ESCALATED,
+            reason="processing-error",
+            conversation_id=conversation.id,
+            ticket_id=ticket.id,
+        )
 
     # ------------------------------------------------------------------ pieces
 
@@ -442,10 +625,17 @@ class Triage:
                 notices = notices_for_account(session=ctx.session, account=ctx.account, now=ctx.now)
                 address = ctx.account.service_address
             else:
-                notices = notices_for_street(
-                    session=ctx.session, text=ctx.parsed.classification_text, now=ctx.now
+                mentioned = streets_in(ctx.parsed.classification_text)
+                notices = list(
+                    {
+                        notice.id: notice
+                        for street in mentioned
+                        for notice in notices_for_street(
+                            session=ctx.session, text=street, now=ctx.now
+                        )
+                    }.values()
                 )
-                address = ""
+                address = mentioned[0] if notices else ""
             if intent == "water_quality":
                 notices = [n for n in notices if n.kind == "boil_water"] or notices
             if notices:
@@ -577,3 +767,23 @@ class _Context:
     now: datetime
     target: str
     result: TriageResult
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """The NLU on one email: the whole text, and its sentences when they matter."""
+
+    whole: Classification
+    sentences: tuple[Classification, ...] = ()
+
+    def other_topic(self, intent: str) -> str | None:
+        """A request in a sentence that ``intent``'s answer would leave unanswered."""
+        related = RELATED_TOPICS.get(intent, frozenset({intent}))
+        for reading in self.sentences:
+            if (
+                reading.confidence >= SENTENCE_TOPIC_CONFIDENCE
+                and reading.intent not in NO_TOPIC
+                and reading.intent not in related
+            ):
+                return reading.intent
+        return None

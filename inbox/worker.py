@@ -30,11 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.clock import Clock
 from accounts.models import MailboxLease, ProcessedEmail
-from accounts.services.contacts import record_contact
-from accounts.services.conversations import get_or_open_conversation
-from accounts.services.tickets import open_ticket
 from inbox.classify import ClassifierUnavailable
-from inbox.parse import DEFAULT_MAX_ATTACHMENT_BYTES, parse_email
+from inbox.parse import DEFAULT_MAX_ATTACHMENT_BYTES, ParsedEmail, parse_email
 from inbox.sources import FetchedMail, MailSource, MailSourceError, Outcome
 from inbox.triage import Triage, TriageResult
 
@@ -195,13 +192,18 @@ class InboxWorker:
             batches += 1
             report.fetched += len(items)
             filing: dict[Outcome, list[str]] = {}
+            parsed_batch = [self._parse_quietly(item) for item in items]
+            done = self._already_processed([p for p in parsed_batch if p is not None])
+            self.triage.prefetch(
+                [p for p in parsed_batch if p is not None and p.message_id not in done]
+            )
             try:
-                for item in items:
+                for item, parsed in zip(items, parsed_batch, strict=True):
                     # Renewing during the batch keeps a long one (20 MB mails, slow NLU) leased.
                     if not self.lease.ensure():
                         raise LeaseLost(self.lease.mailbox)
                     try:
-                        outcome = self.process(item, report, file=False)
+                        outcome = self.process(item, report, file=False, parsed=parsed, done=done)
                     except TRANSIENT_ERRORS:
                         raise
                     except Exception:
@@ -215,37 +217,78 @@ class InboxWorker:
                 # What was committed is filed now rather than refiled by the next pass.
                 self._file(filing)
                 raise
+            finally:
+                self.triage.discard_prefetched()
             # Filed after the commits, one MOVE per folder: a crash before this refiles.
             self._file(filing)
             if len(items) < self.batch_size or (max_batches and batches >= max_batches):
                 return report
+
+    def _parse(self, raw: bytes) -> ParsedEmail:
+        return parse_email(
+            raw,
+            attachment_dir=self._attachment_dir_for(raw),
+            max_attachment_bytes=self._max_attachment,
+        )
+
+    def _parse_quietly(self, item: FetchedMail) -> ParsedEmail | None:
+        # A message that cannot be parsed is parsed again in `process`, where the
+        # failure hands it to a person like any other triage failure.
+        try:
+            return self._parse(item.raw)
+        except Exception:
+            return None
+
+    def _already_processed(self, batch: list[ParsedEmail]) -> dict[str, Outcome]:
+        """Outcomes of the batch's messages committed by an earlier pass (one query)."""
+        if not batch:
+            return {}
+        with self._sessions() as session:
+            rows = session.execute(
+                select(ProcessedEmail.message_id, ProcessedEmail.outcome).where(
+                    ProcessedEmail.message_id.in_({p.message_id for p in batch})
+                )
+            ).all()
+        return {message_id: Outcome(outcome) for message_id, outcome in rows}
 
     def _file(self, filing: dict[Outcome, list[str]]) -> None:
         for outcome, keys in filing.items():
             self.source.move_many(keys, outcome)
 
     def process(
-        self, item: FetchedMail, report: PassReport | None = None, *, file: bool = True
+        self,
+        item: FetchedMail,
+        report: PassReport | None = None,
+        *,
+        file: bool = True,
+        parsed: ParsedEmail | None = None,
+        done: dict[str, Outcome] | None = None,
     ) -> Outcome:
-        """Triage (once) and, with ``file``, file one message."""
-        parsed = parse_email(
-            item.raw,
-            attachment_dir=self._attachment_dir_for(item.raw),
-            max_attachment_bytes=self._max_attachment,
-        )
+        """Triage (once) and, with ``file``, file one message.
+
+        Args:
+            item: The message as fetched.
+            report: Counts to update.
+            file: Move the message to its folder after the commit.
+            parsed: ``item`` already parsed (by the batch).
+            done: Outcomes already committed for the batch's Message-IDs (looked up
+                in one query by the batch); updated here. Without it, one lookup.
+        """
+        if parsed is None:
+            parsed = self._parse(item.raw)
         with self._sessions() as session:
-            done = session.scalars(
-                select(ProcessedEmail).where(ProcessedEmail.message_id == parsed.message_id)
-            ).first()
-            if done is not None:
-                outcome = Outcome(done.outcome)
+            if done is None:
+                done = self._already_processed([parsed])
+            previous = done.get(parsed.message_id)
+            if previous is not None:
+                outcome = previous
                 if report is not None:
                     report.refiled += 1
             else:
                 result = self.triage.handle(session=session, parsed=parsed)
                 self._mark_processed(session, parsed.message_id, result)
                 session.commit()
-                outcome = result.outcome
+                outcome = done[parsed.message_id] = result.outcome
                 if report is not None:
                     report.processed += 1
                 log.info(
@@ -263,50 +306,9 @@ class InboxWorker:
     def hand_to_person(self, item: FetchedMail, *, file: bool = True) -> Outcome:
         """File a message triage failed on as a ticket for a CSR (in a fresh transaction)."""
         parsed = parse_email(item.raw)
-        now = self._clock.now()
         with self._sessions() as session:
-            if (
-                session.scalars(
-                    select(ProcessedEmail).where(ProcessedEmail.message_id == parsed.message_id)
-                ).first()
-                is None
-            ):
-                conversation, _ = get_or_open_conversation(
-                    session=session,
-                    channel="email",
-                    external_id=parsed.message_id,
-                    now=now,
-                    customer_address=parsed.from_address,
-                )
-                conversation.meta = {"subject": parsed.subject, "message_id": parsed.message_id}
-                record_contact(
-                    session=session,
-                    channel="email",
-                    direction="inbound",
-                    kind="message",
-                    body=f"Subject: {parsed.subject}\n\n{parsed.text}".strip(),
-                    at=now,
-                    conversation=conversation,
-                    external_id=parsed.message_id,
-                    meta={"subject": parsed.subject, "references": list(parsed.references)},
-                )
-                ticket = open_ticket(
-                    session=session,
-                    calendar=self.triage.settings.calendar,
-                    intent="out_of_scope",
-                    channel="email",
-                    summary=f"Email the assistant could not process. Subject: {parsed.subject}",
-                    now=now,
-                    conversation=conversation,
-                    reason="email: processing error",
-                    attachments=[a.as_dict() for a in parsed.attachments],
-                )
-                result = TriageResult(
-                    outcome=Outcome.ESCALATED,
-                    reason="processing-error",
-                    conversation_id=conversation.id,
-                    ticket_id=ticket.id,
-                )
+            if not self._already_processed([parsed]):
+                result = self.triage.hand_to_person(session=session, parsed=parsed)
                 self._mark_processed(session, parsed.message_id, result)
                 session.commit()
         if file:

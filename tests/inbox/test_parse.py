@@ -152,7 +152,15 @@ def test_reply_threading_quote_and_signature_stripped() -> None:
     assert parsed.thread_ids == ("<ours-1@valleysprings-water.example.com>",)
     assert parsed.new_text == "The leak was fixed on November 20th, receipt attached."
     assert "We opened a ticket" in parsed.text  # the full text is kept
-    assert parsed.classification_text.startswith("Your bill\n")
+    # A reply's subject is the old topic: only what the customer wrote now is classified.
+    assert parsed.is_reply
+    assert parsed.classification_text == "The leak was fixed on November 20th, receipt attached."
+
+
+def test_new_message_is_classified_with_its_subject() -> None:
+    parsed = parse_email(corpus.account_in_subject())
+    assert not parsed.is_reply
+    assert parsed.classification_text.startswith("Account 1001139 - water shut off\n")
 
 
 def test_outlook_spanish_header_block_stripped() -> None:

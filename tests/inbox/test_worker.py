@@ -225,12 +225,16 @@ def test_emergency_opens_urgent_ticket(
     assert "emergency" in _plain(mail.message).lower()
 
 
-def test_multi_topic_goes_to_a_person(inbox: Inbox, dovecot: DovecotUser, seeded: Session) -> None:
+def test_multi_topic_goes_to_a_person(
+    inbox: Inbox, dovecot: DovecotUser, smtp_server: SmtpTestServer, seeded: Session
+) -> None:
+    # A question the bot could answer, and a second request in its own sentence:
+    # answering the first alone would leave the second unanswered.
     dovecot.append(
         corpus.plain(
             sender="robert.hale@example.com",
             subject="two things",
-            body="My bill is too high and also I want to start service at my new house.",
+            body="How much do I owe this month? Also, I want to start service at my new house.",
             message_id="<multi@x>",
         )
     )
@@ -239,6 +243,8 @@ def test_multi_topic_goes_to_a_person(inbox: Inbox, dovecot: DovecotUser, seeded
     ticket = seeded.scalars(select(Ticket)).one()
     assert ticket.reason == "email: multi-topic"
     assert dovecot.folder_counts()["Triaged.Escalated"] == 1
+    (reply,) = smtp_server.wait_for(1)
+    assert "412.88" not in reply.message.as_string()  # no half answer
 
 
 def test_customer_reply_joins_the_open_ticket(
