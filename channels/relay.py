@@ -54,6 +54,7 @@ from channels.base import BotReply, InboundMessage, replies_from_rasa
 from channels.language import detect_language
 from channels.rasa_client import RasaClient, RasaUnavailable
 from escalation.after_hours import after_hours_message
+from escalation.queue import reopen_on_customer_reply
 
 logger = logging.getLogger(__name__)
 
@@ -564,6 +565,14 @@ class Relay:
         if ticket is not None and entry.ticket_id is None:
             entry.ticket_id = ticket.id
             ticket.updated_at = self.clock.now()
+            if ticket.status == "waiting":
+                # The CSR was waiting on the customer: the reply puts it back in the queue.
+                reopen_on_customer_reply(
+                    session=session,
+                    conversation=conversation,
+                    now=self.clock.now(),
+                    calendar=self.calendar,
+                )
 
 
 def _lock_key(session: Session, key: str) -> None:

@@ -43,6 +43,7 @@ from accounts.services.lookup import find_account_by_number, find_accounts_by_em
 from accounts.services.notices import notices_for_account, notices_for_street
 from accounts.services.service_requests import create_service_request
 from accounts.services.tickets import open_ticket
+from escalation.queue import reopen_on_customer_reply
 from inbox import answers
 from inbox.classify import Classification, Classifier
 from inbox.loop_guard import Bounce, detect_bounce, reply_address, should_auto_reply
@@ -391,6 +392,14 @@ class Triage:
                 *(a.as_dict() for a in parsed.attachments),
             ]
             open_ticket_row.updated_at = now
+            if open_ticket_row.status == "waiting":
+                # The CSR was waiting on the customer: the reply puts it back in the queue.
+                reopen_on_customer_reply(
+                    session=session,
+                    conversation=conversation,
+                    now=now,
+                    calendar=self.settings.calendar,
+                )
             result.outcome, result.reason = Outcome.ESCALATED, "added-to-open-ticket"
             result.ticket_id = open_ticket_row.id
             return result

@@ -149,3 +149,36 @@ async def test_sms_threads_time_out_but_calls_do_not(
         )
     assert second.created and second.conversation.id != first.conversation.id
     assert relay.conversation_timeout("voice") is None
+
+
+async def test_customer_reply_reopens_a_waiting_ticket(
+    seeded: Session,
+    settings: Settings,
+    clock: FixedClock,
+    district: District,
+    calendar: BusinessCalendar,
+) -> None:
+    async with httpx.AsyncClient() as http:
+        relay = make_relay(
+            http, f"http://127.0.0.1:{free_port()}", settings, clock, district, calendar
+        )
+        first = await relay.turn(
+            session=seeded,
+            message=email("my meter box lid is broken", "<w1@x>"),
+            conversation_key="thread-w",
+            timeout=1,
+        )
+        ticket = seeded.get(Ticket, first.ticket_id)
+        assert ticket is not None
+        ticket.status = "waiting"  # the CSR asked the customer something
+        seeded.commit()
+        await relay.turn(
+            session=seeded,
+            message=email("here is the photo you asked for", "<w2@x>"),
+            conversation_key="thread-w",
+            timeout=1,
+        )
+    seeded.refresh(ticket)
+    assert ticket.status == "new"
+    reply = seeded.scalars(select(ContactLog).where(ContactLog.external_id == "<w2@x>")).one()
+    assert reply.ticket_id == ticket.id
