@@ -560,6 +560,16 @@ def _conversation_for(
     return conversation
 
 
+def _digits(tw: TwilioRequest) -> str:
+    """The keys the caller pressed (digits, * and #), capped."""
+    return re.sub(r"[^0-9*#]", "", tw.get("Digits"))[:MAX_DIGITS]
+
+
+def _speech(tw: TwilioRequest) -> str:
+    """What the caller said, as Twilio transcribed it, capped."""
+    return tw.get("SpeechResult")[:MAX_SPEECH_CHARS]
+
+
 @router.post("/twilio/voice/language", response_class=Response)
 async def choose_language(tw: TwilioRequestDep, services: ChannelServicesDep) -> Response:
     """The greeting's answer: 2 (or "español") → Spanish; else English."""
@@ -573,8 +583,8 @@ def _language_choice(
     conversation: Conversation,
     key: str,
 ) -> Response | AskRasa:
-    digits = re.sub(r"[^0-9*#]", "", tw.get("Digits"))[:MAX_DIGITS]
-    speech = tw.get("SpeechResult")[:MAX_SPEECH_CHARS]
+    digits = _digits(tw)
+    speech = _speech(tw)
     if digits == "2" or _SPANISH_REQUEST.search(speech):
         return _switch_language(services, session, tw, conversation, key, "es")
     conversation.language = "en"
@@ -604,11 +614,11 @@ def _switch_language(
     language: str,
 ) -> Response:
     """The caller chose a language: record it and offer the menu in that language."""
-    digits = re.sub(r"[^0-9*#]", "", tw.get("Digits"))[:MAX_DIGITS]
+    digits = _digits(tw)
     conversation.language = language
     message = _message(
         tw,
-        text_value=digits or tw.get("SpeechResult")[:MAX_SPEECH_CHARS],
+        text_value=digits or _speech(tw),
         kind="dtmf" if digits else "speech",
         key=key,
         language=language,
@@ -630,8 +640,8 @@ def _turn_step(
     conversation: Conversation,
     key: str,
 ) -> Response | AskRasa:
-    digits = re.sub(r"[^0-9*#]", "", tw.get("Digits"))[:MAX_DIGITS]
-    speech = tw.get("SpeechResult")[:MAX_SPEECH_CHARS]
+    digits = _digits(tw)
+    speech = _speech(tw)
     if digits:
         return _handle_digits(services, session, tw, conversation, digits, key)
     if speech:
