@@ -6,7 +6,6 @@ Each package adds its own subcommands through a ``register(subparsers)`` functio
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -17,17 +16,6 @@ from accounts.logging_setup import configure_logging
 from accounts.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace], int]
-
-# Packages that add subcommands (module with ``register(subparsers)``).
-COMMAND_MODULES = (
-    "accounts.nlu_cli",
-    "accounts.run",
-    "channels.cli",
-    "inbox.cli",
-    "escalation.cli",
-    "escalation.oncall_cli",
-)
-
 
 def _database_url_for_humans(settings: Settings) -> str:
     from sqlalchemy.engine import make_url
@@ -118,13 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seed.set_defaults(handler=cmd_seed)
 
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name == name:
-                continue
-            raise
+    # Each package adds its own subcommands.
+    from accounts import nlu_cli, run
+    from channels import cli as channels_cli
+    from escalation import cli as escalation_cli
+    from escalation import oncall_cli
+    from inbox import cli as inbox_cli
+
+    for module in (nlu_cli, run, channels_cli, inbox_cli, escalation_cli, oncall_cli):
         module.register(sub)
     return parser
 

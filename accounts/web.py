@@ -2,43 +2,35 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from accounts import health
+from accounts import health, internal_api
 from accounts.context import AppContext, build_context
 from accounts.logging_setup import configure_logging
 from accounts.settings import get_settings
 from accounts.startup_checks import production_refusals
+from channels import status_callbacks, twilio_sms, twilio_voice
+from escalation import api as escalation_api
+from escalation import paging_routes
+from escalation import web as escalation_web
 
 log = logging.getLogger(__name__)
 
-# Routers of the other packages, included when the package provides them.
-ROUTERS = (
-    "accounts.internal_api:router",
-    "channels.twilio_sms:router",
-    "channels.twilio_voice:router",
-    "channels.status_callbacks:router",
-    "escalation.api:router",
-    "escalation.web:router",
-    "escalation.paging_routes:router",
+# Every router of the gateway: the internal API for the action server, the
+# Twilio webhooks, the CSR app and its JSON API, and on-call paging callbacks.
+ROUTERS: tuple[APIRouter, ...] = (
+    internal_api.router,
+    twilio_sms.router,
+    twilio_voice.router,
+    status_callbacks.router,
+    escalation_api.router,
+    escalation_web.router,
+    paging_routes.router,
 )
-
-
-def _load_router(spec: str) -> APIRouter | None:
-    module_name, _, attribute = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name == module_name:
-            return None
-        raise
-    router: APIRouter = getattr(module, attribute)
-    return router
 
 
 def create_app(context: AppContext | None = None) -> FastAPI:
@@ -63,8 +55,6 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     )
     app.state.context = context
     app.include_router(health.router)
-    for spec in ROUTERS:
-        router = _load_router(spec)
-        if router is not None:
-            app.include_router(router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
