@@ -59,8 +59,7 @@ from accounts.services.consent import is_opted_out, opted_out_addresses
 from accounts.services.contacts import record_contact
 from accounts.services.lookup import find_accounts_by_phone
 from accounts.services.notices import (
-    _street_matches,  # the one definition of "this street block is affected"
-    normalize_street,
+    account_is_affected,  # the one definition of "this account is affected"
     notices_for_account,
 )
 from accounts.settings import Settings, get_settings
@@ -101,25 +100,6 @@ class NoticeError(ValueError):
 
 
 # -- who is affected -----------------------------------------------------------------
-
-
-class _Located(Protocol):
-    zone: str
-    street_name: str
-    street_number: int | None
-
-
-def account_is_affected(notice: Notice, account: _Located) -> bool:
-    """Whether ``notice`` covers ``account`` (the rule ``notices_for_account`` applies).
-
-    ``account`` is an :class:`Account` or any row with its zone and street columns.
-    """
-    if account.zone not in (notice.zones or []):
-        return False
-    if not notice.streets:
-        return True
-    street = normalize_street(account.street_name)
-    return any(_street_matches(entry, street, account.street_number) for entry in notice.streets)
 
 
 @dataclass(frozen=True, slots=True)

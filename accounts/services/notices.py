@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,18 +43,27 @@ def _street_matches(entry: dict[str, object], street: str, number: int | None) -
     return int(str(low)) <= number <= int(str(high))
 
 
+class Located(Protocol):
+    """An account, or any row with its zone and street columns."""
+
+    zone: str
+    street_name: str
+    street_number: int | None
+
+
+def account_is_affected(notice: Notice, account: Located) -> bool:
+    """Whether ``notice`` covers the account's zone and, if it names streets, its block."""
+    if account.zone not in (notice.zones or []):
+        return False
+    if not notice.streets:
+        return True
+    street = normalize_street(account.street_name)
+    return any(_street_matches(entry, street, account.street_number) for entry in notice.streets)
+
+
 def notices_for_account(*, session: Session, account: Account, now: datetime) -> list[Notice]:
     """Active or upcoming notices for the account's zone or street block."""
-    street = normalize_street(account.street_name)
-    return [
-        notice
-        for notice in _current(session, now)
-        if account.zone in notice.zones
-        and (
-            not notice.streets
-            or any(_street_matches(e, street, account.street_number) for e in notice.streets)
-        )
-    ]
+    return [notice for notice in _current(session, now) if account_is_affected(notice, account)]
 
 
 def notices_for_street(*, session: Session, text: str, now: datetime) -> list[Notice]:
