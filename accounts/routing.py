@@ -25,11 +25,13 @@ _LEVEL_BY_INTENT = {
     "rebate": "I",
     "update_contact": "I",
     "callback": "I",
+    "callback_request": "I",
     "out_of_scope": "I",
     "billing_dispute": "II",
     "leak_adjustment": "II",
     "payment_arrangement": "II",
     "refund": "II",
+    "final_bill": "II",
     "service_restoration": "II",
     "stop_service": "II",
     "autopay": "II",
@@ -37,6 +39,12 @@ _LEVEL_BY_INTENT = {
     "bankruptcy": "III",
     "property_sale": "III",
     "commercial_connection": "III",
+    "suspension": "III",
+    "tax_roll": "III",
+    "difficult_case": "III",
+    "staff_complaint": "Senior",
+    "escalated_complaint": "Senior",
+    "reassignment": "Senior",
 }
 
 _PRIORITY_BY_INTENT = {
@@ -72,11 +80,43 @@ def visible_levels(level: str) -> tuple[str, ...]:
     return LEVELS[: level_rank(level) + 1]
 
 
-def route(intent: str, text: str = "") -> tuple[str, int]:
-    """``(level, priority)`` for a hand-off of ``intent`` with the customer's words ``text``."""
+_EMERGENCY_WORDS = re.compile(
+    r"main break|water (is )?(gushing|flooding|pouring)|gushing|geyser|sewer (backup|overflow)"
+    r"|sewage (in|on|coming)|backed[- ]up sewer|hydrant (was )?(hit|knocked|broken|sheared)"
+    r"|flood(ing|ed)|inundaci[oó]n|aguas negras|tuber[ií]a rota|hidrante",
+    re.IGNORECASE,
+)
+_URGENT_WORDS = re.compile(
+    r"\b(no water|without water|sin agua|medical|dialysis|oxygen|elderly|infant|baby)\b",
+    re.IGNORECASE,
+)
+_SUSPENSION_WORDS = re.compile(r"suspen(d|sion)|tax[- ]?roll|lien", re.IGNORECASE)
+
+
+def route(intent: str, text: str = "", *, prior_tickets: int = 0) -> tuple[str, int]:
+    """``(level, priority)`` for a hand-off.
+
+    Args:
+        intent: The intent the bot acted on (shared/contract/intents.yml) or a
+            ticket-only kind such as ``refund`` or ``staff_complaint``.
+        text: The customer's words and the bot's summary (matched for emergencies,
+            bankruptcy/sale/tax-roll cases and complaints about staff).
+        prior_tickets: Tickets this customer had about the same matter recently; a
+            third complaint is an escalated complaint (Senior).
+
+    Returns:
+        The lowest level that may take the ticket and its priority (0 = emergency).
+    """
     level = _LEVEL_BY_INTENT.get(intent, "I")
-    if intent == "complaint" and _SENIOR_WORDS.search(text):
+    priority = _PRIORITY_BY_INTENT.get(intent, NORMAL)
+    if intent == "complaint" and (_SENIOR_WORDS.search(text) or prior_tickets >= 2):
         level = "Senior"
-    elif _CSR_III_WORDS.search(text) and level_rank(level) < level_rank("III"):
+    elif (_CSR_III_WORDS.search(text) or _SUSPENSION_WORDS.search(text)) and level_rank(
+        level
+    ) < level_rank("III"):
         level = "III"
-    return level, _PRIORITY_BY_INTENT.get(intent, NORMAL)
+    if intent == "report_emergency" or _EMERGENCY_WORDS.search(text):
+        priority = EMERGENCY
+    elif _URGENT_WORDS.search(text):
+        priority = min(priority, HIGH)
+    return level, priority

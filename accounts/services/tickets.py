@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.models import Account, Conversation, Ticket
+from accounts.routing import route
 from accounts.services.contacts import record_contact
-from escalation.routing import route
 
 
 def open_ticket(
