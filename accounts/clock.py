@@ -57,19 +57,6 @@ def clock_from(pinned: datetime | None) -> Clock:
     return PinnedClock(pinned) if pinned is not None else SystemClock()
 
 
-_process_clock: Clock | None = None
-
-
-def get_clock() -> Clock:
-    """The process's clock, honouring ``ASSISTANT_NOW`` (built on first use)."""
-    global _process_clock
-    if _process_clock is None:
-        from accounts.settings import get_settings
-
-        _process_clock = clock_from(get_settings().assistant_now)
-    return _process_clock
-
-
 def as_utc(value: datetime) -> datetime:
     """Read a stored datetime as UTC (SQLite returns naive values)."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

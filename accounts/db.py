@@ -107,7 +107,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def get_session(request: Request) -> Iterator[Session]:
     """FastAPI dependency: one session per request from the app's session factory."""
-    factory: sessionmaker[Session] = request.app.state.context.session_factory
+    factory: sessionmaker[Session] = request.app.state.services.session_factory
     with factory() as session:
         yield session
 

@@ -28,9 +28,9 @@ from accounts.models import (
     Notice,
     OnCallShift,
     Payment,
+    metadata,
 )
 from accounts.passwords import hash_password
-from accounts.schema import metadata
 
 DISTRICT_TZ = ZoneInfo("America/Los_Angeles")
 DEMO_PASSWORD = "district-demo"  # noqa: S105 - documented demo password

@@ -1,6 +1,6 @@
 """Webhook-to-TwiML latency of the Twilio channels, and the same turns sent to Rasa alone.
 
-Starts the gateway the way production does (``uvicorn accounts.web:create_app
+Starts the gateway the way production does (``uvicorn gateway.app:create_app
 --factory`` in its own process, settings from the environment) on a fresh,
 migrated and seeded SQLite file (or ``--database-url``), then drives SMS turns
 (``POST /twilio/sms``) and voice turns (``POST /twilio/voice/turn`` with
@@ -397,7 +397,7 @@ def main() -> int:
     gateway_port = free_port()
     gateway = f"http://127.0.0.1:{gateway_port}"
     gateway_cmd = [
-        sys.executable, "-m", "uvicorn", "accounts.web:create_app", "--factory",
+        sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(gateway_port), "--log-level", "warning",
         "--no-access-log",
     ]  # fmt: skip

@@ -47,12 +47,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from accounts.clock import FixedClock  # noqa: E402
-from accounts.context import build_context  # noqa: E402
 from accounts.db import make_engine, make_sessionmaker  # noqa: E402
 from accounts.migrate import upgrade  # noqa: E402
 from accounts.models import OutboundMessage, ProcessedEmail, Ticket  # noqa: E402
 from accounts.seed import seed_demo  # noqa: E402
 from accounts.settings import Settings  # noqa: E402
+from gateway.services import build_services  # noqa: E402
 from inbox.classify import Classifier, RasaClassifier  # noqa: E402
 from inbox.reply import SmtpSender  # noqa: E402
 from inbox.service import CLASSIFY_THREADS, build_inbox  # noqa: E402
@@ -208,7 +208,7 @@ def run(url: str, label: str, emails: int, classifier_factory: object, workdir: 
             district_file=ROOT / "bot" / "district.yml",
         )
         clock = FixedClock(NOW)
-        context = build_context(settings, clock=clock)
+        context = build_services(settings, clock=clock)
         with httpx.Client() as http, ThreadPoolExecutor(CLASSIFY_THREADS) as executor:
             classifier = classifier_factory(http)  # type: ignore[operator]
             inbox = build_inbox(

@@ -25,8 +25,9 @@ from xml.etree import ElementTree
 import httpx
 from twilio.request_validator import RequestValidator
 
+from accounts.deps import CoreServices
 from accounts.phone import normalize_phone
-from accounts.settings import Settings, get_settings
+from accounts.settings import Settings
 
 InputFn = Callable[[str], str]
 OutputFn = Callable[[str], None]
@@ -277,20 +278,20 @@ def _simulator(args: argparse.Namespace, settings: Settings) -> Simulator:
     )
 
 
-def cmd_simulate_sms(args: argparse.Namespace) -> int:
+def cmd_simulate_sms(args: argparse.Namespace, services: CoreServices) -> int:
     """A terminal text chat with the running gateway."""
     try:
-        with _simulator(args, get_settings()) as sim:
+        with _simulator(args, services.settings) as sim:
             return sim.sms_chat()
     except httpx.HTTPError as exc:
         print(f"cannot reach the gateway: {exc}", file=sys.stderr)
         return 1
 
 
-def cmd_simulate_call(args: argparse.Namespace) -> int:
+def cmd_simulate_call(args: argparse.Namespace, services: CoreServices) -> int:
     """A terminal phone call with the running gateway."""
     try:
-        with _simulator(args, get_settings()) as sim:
+        with _simulator(args, services.settings) as sim:
             return sim.call()
     except httpx.HTTPError as exc:
         print(f"cannot reach the gateway: {exc}", file=sys.stderr)

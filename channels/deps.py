@@ -1,77 +1,59 @@
-"""The channel services of a running gateway, built once per app context.
+"""What the Twilio webhooks need from the gateway's service container.
 
-The app context (``accounts.context.AppContext``) owns the shared HTTP client,
-settings, clock and district; the channel services are built from it on first
-use and kept in ``context.extras`` so every request shares them. Tests put
-their own objects into ``extras`` (a Rasa client for a slow server, a twilio
-client for the recording server) before the first request.
+The gateway builds the clients and the relay once (``gateway.services``); the
+webhooks see them through :class:`ChannelServices`, so nothing in this
+package builds a provider client or imports the gateway.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
-from accounts.context import AppContext
+from accounts.deps import CoreServices, services_of
 from channels.outbound_sms import SmsSender
-from channels.rasa_client import RasaClient
 from channels.relay import Relay
-from channels.twilio_rest import make_twilio_client
-
-EXTRAS_KEY = "channels"
 
 
-@dataclass
-class ChannelServices:
-    """What the Twilio webhooks need."""
+class PageReplies(Protocol):
+    """On-call staff answering an emergency page (escalation's pager, injected)."""
 
-    context: AppContext
-    relay: Relay
-    sms_sender: SmsSender
-    twilio_client: Any
+    def reply_by_sms(
+        self, *, session: Session, from_number: str, body: str, now: datetime
+    ) -> str | None:
+        """The reply to an "ACK" from a roster phone; ``None`` when it is not one."""
+        ...
+
+    def answer_call(
+        self, *, session: Session, page_id: int, callee: str | None, digits: str, now: datetime
+    ) -> str:
+        """The TwiML for a key pressed on a page call."""
+        ...
 
 
-def channel_services(context: AppContext) -> ChannelServices:
-    """The context's channel services, built on first use."""
-    existing = context.extras.get(EXTRAS_KEY)
-    if isinstance(existing, ChannelServices):
-        return existing
-    settings = context.settings
-    rasa = context.extras.get("rasa_client")
-    if not isinstance(rasa, RasaClient):
-        rasa = RasaClient(
-            http=context.http,
-            base_url=settings.rasa_url,
-            token=settings.rasa_token.get_secret_value(),
-        )
-    twilio_client = context.extras.get("twilio_client")
-    if twilio_client is None:
-        twilio_client = make_twilio_client(settings)
-    sender = context.extras.get("sms_sender")
-    if not isinstance(sender, SmsSender):
-        sender = SmsSender(client=twilio_client, settings=settings, clock=context.clock)
-    services = ChannelServices(
-        context=context,
-        relay=Relay(
-            rasa=rasa,
-            settings=settings,
-            clock=context.clock,
-            district=context.district,
-            calendar=context.calendar,
-        ),
-        sms_sender=sender,
-        twilio_client=twilio_client,
-    )
-    context.extras[EXTRAS_KEY] = services
-    return services
+class ChannelServices(CoreServices, Protocol):
+    """What the Twilio webhooks use."""
+
+    @property
+    def relay(self) -> Relay: ...
+
+    @property
+    def sms_sender(self) -> SmsSender: ...
+
+    @property
+    def twilio(self) -> Any: ...
+
+    @property
+    def pager(self) -> PageReplies: ...
 
 
 async def _services(request: Request) -> ChannelServices:
     # ``async``: a plain function would cost a thread-pool hop on every webhook.
-    context: AppContext = request.app.state.context
-    return channel_services(context)
+    services: ChannelServices = services_of(request)
+    return services
 
 
 ChannelServicesDep = Annotated[ChannelServices, Depends(_services)]

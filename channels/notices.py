@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from accounts.business_calendar import BusinessCalendar
 from accounts.clock import as_utc
 from accounts.district import District, load_district
+from accounts.email_message import ReplyDraft, SendError, render_email
 from accounts.models import (
     NOTICE_KINDS,
     Account,
@@ -63,7 +64,7 @@ from accounts.services.notices import (
     notices_for_account,
 )
 from accounts.settings import Settings, get_settings
-from channels.sms_text import segment_count, split_message
+from accounts.sms_text import segment_count, split_message
 
 __all__ = [
     "EVENTS",
@@ -749,8 +750,6 @@ class DispatchReport:
 async def _deliver_email(
     email: EmailTransport, row: OutboundMessage, now: datetime, report: DispatchReport
 ) -> None:
-    from inbox.reply import ReplyDraft, SendError, render_email
-
     draft = ReplyDraft(
         to_address=row.to_address,
         from_address=row.from_address,

@@ -41,8 +41,8 @@ from accounts.redact import mask_address, redact_cards
 from accounts.services.consent import is_opted_out, record_opt_out
 from accounts.services.contacts import record_contact
 from accounts.settings import Settings
+from accounts.sms_text import split_message
 from channels.base import CustomerInputError
-from channels.sms_text import split_message
 
 logger = logging.getLogger(__name__)
 

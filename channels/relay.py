@@ -42,19 +42,18 @@ from accounts.clock import Clock
 from accounts.district import District
 from accounts.models import ContactLog, Conversation, Ticket
 from accounts.redact import find_cards, redact_cards
+from accounts.services.after_hours import after_hours_message
 from accounts.services.contacts import (
     link_conversation_to_account,
     record_contact,
 )
 from accounts.services.conversations import get_or_open_conversation
 from accounts.services.lookup import find_accounts_by_email, find_accounts_by_phone
-from accounts.services.tickets import open_ticket
+from accounts.services.tickets import open_ticket, open_ticket_of, reopen_on_customer_reply
 from accounts.settings import Settings
 from channels.base import BotReply, InboundMessage, replies_from_rasa
 from channels.language import detect_language
 from channels.rasa_client import RasaClient, RasaUnavailable
-from escalation.after_hours import after_hours_message
-from escalation.queue import reopen_on_customer_reply
 
 logger = logging.getLogger(__name__)
 
@@ -553,15 +552,7 @@ class Relay:
     def _attach_to_open_ticket(
         self, *, session: Session, conversation: Conversation, entry: ContactLog
     ) -> None:
-        ticket = session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.conversation_id == conversation.id,
-                Ticket.status.in_(("new", "claimed", "waiting")),
-            )
-            .order_by(Ticket.id.desc())
-            .limit(1)
-        ).first()
+        ticket = open_ticket_of(session=session, conversation_id=conversation.id)
         if ticket is not None and entry.ticket_id is None:
             entry.ticket_id = ticket.id
             ticket.updated_at = self.clock.now()

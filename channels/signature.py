@@ -19,7 +19,8 @@ from fastapi import Depends, HTTPException, Request
 from starlette.datastructures import FormData, UploadFile
 from twilio.request_validator import RequestValidator
 
-from accounts.settings import Settings, get_settings
+from accounts.deps import services_of
+from accounts.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +51,9 @@ class TwilioRequest:
 
 
 def settings_of(request: Request) -> Settings:
-    """The app context's settings, else the process settings."""
-    context = getattr(request.app.state, "context", None)
-    settings = getattr(context, "settings", None)
-    return settings if isinstance(settings, Settings) else get_settings()
+    """The settings of the app's service container."""
+    settings: Settings = services_of(request).settings
+    return settings
 
 
 def public_url(request: Request, settings: Settings) -> str:

@@ -39,7 +39,7 @@ def sms_status(tw: TwilioRequestDep, session: SessionDep, services: ChannelServi
             message_sid=sid[:64],
             status=status[:20],
             error_code=tw.get("ErrorCode")[:10],
-            now=services.context.clock.now(),
+            now=services.clock.now(),
         )
         if row is None:
             logger.info("sms status for a message that is not ours")
@@ -62,7 +62,7 @@ def call_status(
     ):
         return Response(status_code=204)
     conversation = find_open_conversation(session=session, channel="voice", external_id=call_sid)
-    now = services.context.clock.now()
+    now = services.clock.now()
     try:
         duration = int(tw.get("CallDuration") or "0")
     except ValueError:

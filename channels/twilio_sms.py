@@ -27,13 +27,14 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.models import Account, ContactLog, Conversation, Ticket
 from accounts.phone import normalize_phone
 from accounts.services.consent import is_opted_out, record_opt_in, record_opt_out
 from accounts.services.contacts import record_contact
+from accounts.services.tickets import open_ticket_of
+from accounts.sms_text import TWILIO_MAX_BODY, resolve_choice
 from channels.base import BotReply, Button, InboundMessage, Language
 from channels.deps import ChannelServices, ChannelServicesDep
 from channels.keywords import KeywordKind, KeywordMatch, classify_keyword
@@ -47,9 +48,7 @@ from channels.relay import (
     remember_answer,
 )
 from channels.signature import TwilioRequest, TwilioRequestDep
-from channels.sms_text import TWILIO_MAX_BODY, resolve_choice
-from channels.twiml import offered_buttons, render_sms, sms_bodies
-from escalation.paging import handle_page_reply
+from channels.twiml import offered_buttons, render_sms, sms_bodies, xml_response
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +57,6 @@ router = APIRouter(tags=["twilio"])
 MAX_MEDIA = 10
 #: Only a short numeric reply can pick an offered option (saves a lookup otherwise).
 _DIGIT_REPLY = re.compile(r"^\s*#?\s*\d{1,2}\s*[.)]?\s*$")
-XML = "application/xml"
 
 _MEDIA_ACK = {
     "en": "We got your photo and added it to your case.",
@@ -68,10 +66,6 @@ _PAY_LINK = {
     "en": "You can pay securely online: {link}",
     "es": "Puede pagar de forma segura en línea: {link}",
 }
-
-
-def _xml(twiml: str) -> Response:
-    return Response(content=twiml, media_type=XML)
 
 
 def _language(value: str | None) -> Language:
@@ -127,13 +121,11 @@ def _attach_media(
     ticket_id: int | None,
 ) -> bool:
     """Add MMS media to the conversation's open ticket; True when one took them."""
-    statement = select(Ticket).where(
-        Ticket.conversation_id == conversation.id,
-        Ticket.status.in_(("new", "claimed", "waiting")),
+    ticket = (
+        session.get(Ticket, ticket_id)
+        if ticket_id is not None
+        else open_ticket_of(session=session, conversation_id=conversation.id)
     )
-    if ticket_id is not None:
-        statement = select(Ticket).where(Ticket.id == ticket_id)
-    ticket = session.scalars(statement.order_by(Ticket.id.desc()).limit(1)).first()
     if ticket is None:
         return False
     log_id = entry.id if entry is not None else None
@@ -156,8 +148,8 @@ def _keyword_reply(
 ) -> str | None:
     """Answer STOP/START/HELP/STATUS before the assistant; ``None`` lets the turn go on."""
     sender = message.sender
-    district = services.context.district
-    now = services.context.clock.now()
+    district = services.district
+    now = services.clock.now()
     language = _language(match.language or conversation.language)
     program = district.sms_program
     bodies: list[str] = []
@@ -248,8 +240,8 @@ def _before_rasa(
     sender, body = message.sender, message.text
     # On-call staff acknowledging an emergency page ("ACK" / "ACK 12", issue 7) is
     # answered here, before keywords and the assistant; customers' texts pass on.
-    page_reply = handle_page_reply(
-        session=session, from_number=sender, body=body, now=services.context.clock.now()
+    page_reply = services.pager.reply_by_sms(
+        session=session, from_number=sender, body=body, now=services.clock.now()
     )
     if page_reply is not None:
         session.commit()
@@ -300,7 +292,7 @@ async def inbound_sms(tw: TwilioRequestDep, services: ChannelServicesDep) -> Res
     raw_from = tw.get("From")
     if not message_sid or not raw_from:
         logger.warning("sms webhook without MessageSid or From")
-        return _xml(render_sms([]))
+        return xml_response(render_sms([]))
     sender = normalize_phone(raw_from) or raw_from[:40]
     body = tw.form.get("Body", "") or ""
     truncated = len(body) > TWILIO_MAX_BODY
@@ -319,11 +311,11 @@ async def inbound_sms(tw: TwilioRequestDep, services: ChannelServicesDep) -> Res
         media_urls=tuple(m["url"] for m in media),
         meta={**meta, "media": media} if media else meta,
     )
-    with services.context.session_factory() as session:
+    with services.session_factory() as session:
         try:
             step = await to_thread.run_sync(_before_rasa, services, session, message, media)
             if isinstance(step, str):
-                return _xml(step)
+                return xml_response(step)
             twiml = await services.relay.complete_turn(
                 session=session,
                 pending=step.pending,
@@ -334,7 +326,7 @@ async def inbound_sms(tw: TwilioRequestDep, services: ChannelServicesDep) -> Res
             )
         except DuplicateMessage:
             twiml = await to_thread.run_sync(_replay, session, message_sid)
-    return _xml(twiml)
+    return xml_response(twiml)
 
 
 def _finish(
@@ -358,10 +350,10 @@ def _finish(
             if not account and conversation.account_id:
                 linked = session.get(Account, conversation.account_id)
                 account = linked.number if linked else ""
-            link = services.context.district.payments.portal_link(account)
+            link = services.district.payments.portal_link(account)
             replies.append(BotReply(text=_PAY_LINK[language].format(link=link)))
-    if result.handed_off_now and not services.context.calendar.is_open(
-        services.context.clock.now()
+    if result.handed_off_now and not services.calendar.is_open(
+        services.clock.now()
     ):
         # After hours: when a person will follow up (the apology names the emergency line).
         replies.append(

@@ -71,13 +71,13 @@ from channels.twiml import (
     render_voicemail,
     say,
     with_query,
+    xml_response,
 )
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["twilio"])
 
-XML = "application/xml"
 LOW_CONFIDENCE = 0.3
 MAX_SILENCES = 2  # re-prompts before a person or voicemail
 MAX_LOW_CONFIDENCE = 1  # re-prompts before offering the keypad
@@ -168,12 +168,8 @@ def text(language: str | None, key: str, **values: object) -> str:
     return table[key].format(**values)
 
 
-def _xml(twiml: str) -> Response:
-    return Response(content=twiml, media_type=XML)
-
-
 def _base(services: ChannelServices) -> str:
-    return f"{services.context.settings.public_base_url.rstrip('/')}/twilio/voice"
+    return f"{services.settings.public_base_url.rstrip('/')}/twilio/voice"
 
 
 def voice_urls(services: ChannelServices, n: int) -> VoiceUrls:
@@ -194,9 +190,8 @@ def handoff_route(services: ChannelServices, language: str | None) -> HandoffRou
 
     After hours the voicemail prompt first says when a person will call back.
     """
-    context = services.context
-    twilio = context.settings.twilio
-    office_open = context.calendar.is_open(context.clock.now())
+    twilio = services.settings.twilio
+    office_open = services.calendar.is_open(services.clock.now())
     return HandoffRoute(
         office_open=office_open,
         csr_number=twilio.csr_number or None,
@@ -208,7 +203,7 @@ def handoff_route(services: ChannelServices, language: str | None) -> HandoffRou
 
 def pay_settings(services: ChannelServices) -> PaySettings:
     """``<Pay>`` with the configured payment connector."""
-    return PaySettings(connector=services.context.settings.twilio.pay_connector)
+    return PaySettings(connector=services.settings.twilio.pay_connector)
 
 
 # -- conversation state ------------------------------------------------------
@@ -251,7 +246,7 @@ def _replay(session: Session, key: str, conversation: Conversation | None) -> Re
         # The first delivery is still being handled: ask again rather than act twice.
         language = conversation.language if conversation else "en"
         twiml = _prompt_twiml([], language=language, services=None, n=0)
-    return _xml(twiml)
+    return xml_response(twiml)
 
 
 def _answer(
@@ -270,7 +265,7 @@ def _answer(
         return _replay(session, message.external_id or "", conversation)
     remember_answer(entry, twiml)
     session.commit()
-    return _xml(twiml)
+    return xml_response(twiml)
 
 
 def _caller(tw: TwilioRequest) -> str:
@@ -480,7 +475,7 @@ def _before_rasa(
 async def _gathered(services: ChannelServices, tw: TwilioRequest, step: Step, key: str) -> Response:
     """Handle a ``<Gather>`` result: database work in worker threads, Rasa on the loop."""
     relay = services.relay
-    with services.context.session_factory() as session:
+    with services.session_factory() as session:
         try:
             outcome, conversation, language = await to_thread.run_sync(
                 _before_rasa, services, session, tw, key, step
@@ -506,7 +501,7 @@ async def _gathered(services: ChannelServices, tw: TwilioRequest, step: Step, ke
             )
         except DuplicateMessage:
             return await to_thread.run_sync(_replay, session, key, None)
-    return _xml(twiml)
+    return xml_response(twiml)
 
 
 # -- webhooks ----------------------------------------------------------------
@@ -522,7 +517,7 @@ def incoming_call(
         logger.warning("voice webhook without CallSid")
         response = VoiceResponse()
         response.hangup()
-        return _xml(str(response))
+        return xml_response(str(response))
     key = f"voice:{call_sid}:start"
     relay = services.relay
     message = _message(
@@ -531,7 +526,7 @@ def incoming_call(
     conversation, _ = relay.open_conversation(
         session=session, message=message, conversation_key=call_sid
     )
-    district = services.context.district
+    district = services.district
     state = _state(conversation)
     state.update({"mode": "language", "silence": 0, "low_confidence": 0, "buttons": []})
     _save_state(conversation, state)
@@ -801,7 +796,7 @@ def pay_result(tw: TwilioRequestDep, session: SessionDep, services: ChannelServi
     query = _query(tw)
     amount = parse_amount(tw.get("ChargeAmount") or query.get("amount", ""))
     account = _account_for_payment(session, conversation, query.get("account", ""))
-    now = services.context.clock.now()
+    now = services.clock.now()
     # What Twilio reports about the card is masked already; keep only type and result.
     details = {
         "result": result,
@@ -851,7 +846,7 @@ def pay_result(tw: TwilioRequestDep, session: SessionDep, services: ChannelServi
         # Charged but we cannot post it: a person must (never lose a payment).
         ticket = open_ticket(
             session=session,
-            calendar=services.context.calendar,
+            calendar=services.calendar,
             intent="make_payment",
             channel="voice",
             now=now,
@@ -908,7 +903,7 @@ def pay_result(tw: TwilioRequestDep, session: SessionDep, services: ChannelServi
     )
     remember_answer(entry, twiml)
     session.commit()
-    return _xml(twiml)
+    return xml_response(twiml)
 
 
 def _say_amount(amount: Decimal) -> str:
@@ -933,7 +928,7 @@ def dial_result(
     conversation = _conversation_for(services, session, tw)
     status = (tw.get("DialCallStatus") or tw.get("QueueResult")).lower()
     ticket = _ticket_from_query(session, tw)
-    now = services.context.clock.now()
+    now = services.clock.now()
     record_contact(
         session=session,
         channel="voice",
@@ -960,7 +955,7 @@ def dial_result(
             after_hours=None if route.office_open else route.after_hours,
         )
     session.commit()
-    return _xml(str(response))
+    return xml_response(str(response))
 
 
 @router.post("/twilio/voice/whisper", response_class=Response)
@@ -973,7 +968,7 @@ def whisper(tw: TwilioRequestDep, session: SessionDep) -> Response:
         say(response, text("en", "whisper", ticket=ticket.id, summary=summary), "en")
     else:
         say(response, text("en", "whisper_plain"), "en")
-    return _xml(str(response))
+    return xml_response(str(response))
 
 
 @router.post("/twilio/voice/recorded", response_class=Response)
@@ -993,7 +988,7 @@ def voicemail_recorded(
     if not recording_url or duration <= 0:
         say(response, text(language, "goodbye"), language)
         response.hangup()
-        return _xml(str(response))
+        return xml_response(str(response))
     key = f"voice:{recording_sid or tw.get('CallSid')}:recording"
     message = _message(
         tw,
@@ -1008,7 +1003,7 @@ def voicemail_recorded(
         )
     except DuplicateMessage:
         return _replay(session, key, conversation)
-    now = services.context.clock.now()
+    now = services.clock.now()
     caller = _caller(tw)
     attachment = {
         "kind": "voicemail",
@@ -1020,7 +1015,7 @@ def voicemail_recorded(
     if ticket is None:
         ticket = open_ticket(
             session=session,
-            calendar=services.context.calendar,
+            calendar=services.calendar,
             intent="callback",
             channel="voice",
             now=now,
@@ -1045,7 +1040,7 @@ def voicemail_recorded(
     twiml = str(response)
     remember_answer(entry, twiml)
     session.commit()
-    return _xml(twiml)
+    return xml_response(twiml)
 
 
 @router.post("/twilio/voice/transcription", response_class=Response)
@@ -1063,7 +1058,7 @@ def voicemail_transcription(
     if ticket is None and recording is not None and recording.ticket_id is not None:
         ticket = session.get(Ticket, recording.ticket_id)
     key = f"voice:{recording_sid}:transcription"
-    now = services.context.clock.now()
+    now = services.clock.now()
     existing = session.scalars(select(ContactLog).where(ContactLog.external_id == key)).first()
     if existing is None:
         conversation = (

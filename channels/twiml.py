@@ -15,11 +15,20 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
+from fastapi.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
+from accounts.sms_text import DEFAULT_TARGET, render_buttons, split_message
 from channels.base import BotReply, Button, Language
-from channels.sms_text import DEFAULT_TARGET, render_buttons, split_message
+
+#: The media type of every TwiML answer.
+TWIML_MEDIA_TYPE = "application/xml"
+
+
+def xml_response(twiml: str) -> Response:
+    """A webhook's answer: the TwiML document with its media type."""
+    return Response(content=twiml, media_type=TWIML_MEDIA_TYPE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from accounts.context import AppContext
 from accounts.db import SessionDep
-from accounts.deps import ContextDep
 from accounts.models import Ticket
 from escalation import queue
 from escalation.auth import (
@@ -30,8 +28,9 @@ from escalation.auth import (
     require_supervisor,
     signer_for,
 )
+from escalation.deps import CsrServicesDep
 from escalation.presenters import account_view, entry_json, ticket_json, transcript_entries
-from escalation.replies import SmsSending, deliver_reply
+from escalation.replies import deliver_reply
 
 router = APIRouter(prefix="/api", tags=["csr-api"])
 
@@ -63,21 +62,6 @@ class NoteRequest(BaseModel):
     text: Annotated[str, Field(min_length=1, max_length=5000)]
 
 
-def sms_sender_of(context: AppContext) -> SmsSending | None:
-    """The gateway's outbound SMS sender: ``context.extras["sms_sender"]`` when a test or
-    the entry point put one there, else the channel services' sender (built on first use).
-    """
-    sender: SmsSending | None = context.extras.get("sms_sender")
-    if sender is not None:
-        return sender
-    try:
-        from channels.deps import channel_services
-    except ModuleNotFoundError:  # a gateway without the channels package
-        return None
-    built: SmsSending = channel_services(context).sms_sender
-    return built
-
-
 @contextmanager
 def http_errors() -> Iterator[None]:
     """Queue errors as HTTP status codes (for the JSON API and the CSR pages alike)."""
@@ -95,7 +79,7 @@ def http_errors() -> Iterator[None]:
 
 @router.post("/auth/token")
 def create_token(
-    body: TokenRequest, request: Request, session: SessionDep, context: ContextDep
+    body: TokenRequest, request: Request, session: SessionDep, services: CsrServicesDep
 ) -> dict[str, Any]:
     """Exchange a CSR's username and password for a bearer token."""
     try:
@@ -104,7 +88,7 @@ def create_token(
             username=body.username,
             password=body.password,
             address=client_address(request),
-            now=context.clock.now(),
+            now=services.clock.now(),
         )
     except LoginThrottled as error:
         session.commit()
@@ -116,7 +100,7 @@ def create_token(
         ) from error
     session.commit()
     return {
-        "token": signer_for(context).api_token(user),
+        "token": signer_for(services).api_token(user),
         "token_type": "bearer",
         "expires_in": TOKEN_MAX_AGE,
         "username": user.username,
@@ -145,7 +129,7 @@ def list_tickets(
 
 @router.get("/tickets/{ticket_id}")
 def get_ticket(
-    ticket_id: int, user: ApiUser, session: SessionDep, context: ContextDep
+    ticket_id: int, user: ApiUser, session: SessionDep, services: CsrServicesDep
 ) -> dict[str, Any]:
     """One ticket with its transcript, notes and account summary."""
     with http_errors():
@@ -160,7 +144,7 @@ def get_ticket(
     data["callback_number"] = ticket.callback_number or None
     data["attachments"] = ticket.attachments
     if ticket.account is not None:
-        today = context.clock.now().astimezone(context.district.tz).date()
+        today = services.clock.now().astimezone(services.district.tz).date()
         data["account_summary"] = account_view(
             session=session, account=ticket.account, today=today
         ).as_json()
@@ -171,11 +155,11 @@ def _transition(path: str, action: Callable[..., Ticket], summary: str) -> None:
     """An endpoint that moves the ticket (claim, release, waiting) and returns it."""
 
     def handler(
-        ticket_id: int, user: ApiUser, session: SessionDep, context: ContextDep
+        ticket_id: int, user: ApiUser, session: SessionDep, services: CsrServicesDep
     ) -> dict[str, Any]:
         with http_errors():
             ticket = action(
-                session=session, user=user, ticket_id=ticket_id, now=context.clock.now()
+                session=session, user=user, ticket_id=ticket_id, now=services.clock.now()
             )
         session.commit()
         return ticket_json(ticket)
@@ -190,7 +174,7 @@ _transition("waiting", queue.set_waiting, "Mark the ticket as waiting on the cus
 
 @router.post("/tickets/{ticket_id}/reply")
 def reply(
-    ticket_id: int, body: ReplyRequest, user: ApiUser, session: SessionDep, context: ContextDep
+    ticket_id: int, body: ReplyRequest, user: ApiUser, session: SessionDep, services: CsrServicesDep
 ) -> dict[str, Any]:
     """Answer the customer on the ticket's channel (the caller must hold the ticket)."""
     with http_errors():
@@ -200,9 +184,9 @@ def reply(
             ticket=ticket,
             user=user,
             text=body.text,
-            now=context.clock.now(),
-            district=context.district,
-            sms=sms_sender_of(context),
+            now=services.clock.now(),
+            district=services.district,
+            sms=services.sms_sender,
         )
     session.commit()
     return {
@@ -216,12 +200,16 @@ def reply(
 
 @router.post("/tickets/{ticket_id}/notes")
 def add_note(
-    ticket_id: int, body: NoteRequest, user: ApiUser, session: SessionDep, context: ContextDep
+    ticket_id: int, body: NoteRequest, user: ApiUser, session: SessionDep, services: CsrServicesDep
 ) -> dict[str, Any]:
     """An internal note."""
     with http_errors():
         entry = queue.add_note(
-            session=session, user=user, ticket_id=ticket_id, text=body.text, now=context.clock.now()
+            session=session,
+            user=user,
+            ticket_id=ticket_id,
+            text=body.text,
+            now=services.clock.now(),
         )
     session.commit()
     return entry_json(entry)
@@ -229,7 +217,11 @@ def add_note(
 
 @router.post("/tickets/{ticket_id}/escalate")
 def escalate(
-    ticket_id: int, body: EscalateRequest, user: ApiUser, session: SessionDep, context: ContextDep
+    ticket_id: int,
+    body: EscalateRequest,
+    user: ApiUser,
+    session: SessionDep,
+    services: CsrServicesDep,
 ) -> dict[str, Any]:
     """Send the ticket to a higher level."""
     with http_errors():
@@ -239,8 +231,8 @@ def escalate(
             ticket_id=ticket_id,
             to_level=body.level,
             reason=body.reason,
-            now=context.clock.now(),
-            calendar=context.calendar,
+            now=services.clock.now(),
+            calendar=services.calendar,
         )
     session.commit()
     return ticket_json(ticket)
@@ -248,7 +240,11 @@ def escalate(
 
 @router.post("/tickets/{ticket_id}/reassign")
 def reassign(
-    ticket_id: int, body: ReassignRequest, user: ApiUser, session: SessionDep, context: ContextDep
+    ticket_id: int,
+    body: ReassignRequest,
+    user: ApiUser,
+    session: SessionDep,
+    services: CsrServicesDep,
 ) -> dict[str, Any]:
     """Give the ticket to another CSR (Senior CSR or manager only)."""
     require_supervisor(user)
@@ -258,7 +254,7 @@ def reassign(
             user=user,
             ticket_id=ticket_id,
             to_username=body.username,
-            now=context.clock.now(),
+            now=services.clock.now(),
         )
     session.commit()
     return ticket_json(ticket)
@@ -266,7 +262,11 @@ def reassign(
 
 @router.post("/tickets/{ticket_id}/resolve")
 def resolve(
-    ticket_id: int, body: ResolveRequest, user: ApiUser, session: SessionDep, context: ContextDep
+    ticket_id: int,
+    body: ResolveRequest,
+    user: ApiUser,
+    session: SessionDep,
+    services: CsrServicesDep,
 ) -> dict[str, Any]:
     """Resolve with a disposition code; the bot resumes the conversation."""
     with http_errors():
@@ -276,7 +276,7 @@ def resolve(
             ticket_id=ticket_id,
             disposition=body.disposition,
             note=body.note,
-            now=context.clock.now(),
+            now=services.clock.now(),
         )
     session.commit()
     return ticket_json(ticket)

@@ -27,11 +27,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from accounts.context import AppContext
 from accounts.db import SessionDep
-from accounts.models import CsrUser
+from accounts.models import CsrUser, LoginAttempt
 from accounts.passwords import hash_password, verify_password
-from escalation.models import LoginAttempt
+from escalation.deps import CsrServices, csr_services
 from escalation.routing import is_supervisor
 
 SESSION_COOKIE = "csr_session"
@@ -104,9 +103,9 @@ class Signer:
         return bool(binding) and hmac.compare_digest(self.csrf_token(binding), token or "")
 
 
-def signer_for(context: AppContext) -> Signer:
+def signer_for(services: CsrServices) -> Signer:
     """The signer built from the app's secret key."""
-    return Signer(context.settings.secret_key.get_secret_value())
+    return Signer(services.settings.secret_key.get_secret_value())
 
 
 def _user_from_payload(session: Session, payload: dict[str, Any] | None) -> CsrUser | None:
@@ -174,17 +173,13 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _context(request: Request) -> AppContext:
-    context: AppContext = request.app.state.context
-    return context
-
-
 def session_user(request: Request, session: Session) -> tuple[CsrUser, str] | None:
     """The CSR of the request's session cookie and the session id, or None."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    payload = signer_for(_context(request)).read(cookie, kind="session", max_age=SESSION_MAX_AGE)
+    signer = signer_for(csr_services(request))
+    payload = signer.read(cookie, kind="session", max_age=SESSION_MAX_AGE)
     user = _user_from_payload(session, payload)
     if user is None or payload is None:
         return None
@@ -201,7 +196,8 @@ def api_user(request: Request, session: SessionDep) -> CsrUser:
             detail="missing bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    payload = signer_for(_context(request)).read(token.strip(), kind="token", max_age=TOKEN_MAX_AGE)
+    signer = signer_for(csr_services(request))
+    payload = signer.read(token.strip(), kind="token", max_age=TOKEN_MAX_AGE)
     user = _user_from_payload(session, payload)
     if user is None:
         raise HTTPException(

@@ -9,19 +9,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from accounts.clock import clock_from
-from accounts.db import make_engine, make_sessionmaker
+from accounts.deps import CoreServices
 from accounts.models import CsrUser, Ticket
 from accounts.passwords import hash_password
-from accounts.settings import get_settings
-from escalation.queue import OPEN_STATUSES
+from accounts.services.tickets import OPEN_STATUSES
 from escalation.routing import LEVELS
 
 MIN_PASSWORD = 10
-
-
-def _sessions() -> Any:
-    return make_sessionmaker(make_engine(get_settings().effective_database_url))
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
@@ -38,13 +32,13 @@ def _read_password(args: argparse.Namespace) -> str | None:
     return password
 
 
-def cmd_add_user(args: argparse.Namespace) -> int:
+def cmd_add_user(args: argparse.Namespace, services: CoreServices) -> int:
     """Create a CSR login."""
     password = _read_password(args)
     if password is None:
         return 2
-    now = clock_from(get_settings().assistant_now).now()
-    with _sessions()() as session:
+    now = services.clock.now()
+    with services.session_factory() as session:
         if session.scalar(select(CsrUser).where(CsrUser.username == args.username)):
             print(f"assistant csr: {args.username} already exists", file=sys.stderr)
             return 1
@@ -64,12 +58,12 @@ def cmd_add_user(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_set_password(args: argparse.Namespace) -> int:
+def cmd_set_password(args: argparse.Namespace, services: CoreServices) -> int:
     """Change a CSR's password (ends their sessions and tokens)."""
     password = _read_password(args)
     if password is None:
         return 2
-    with _sessions()() as session:
+    with services.session_factory() as session:
         user = session.scalar(select(CsrUser).where(CsrUser.username == args.username))
         if user is None:
             print(f"assistant csr: no user {args.username}", file=sys.stderr)
@@ -80,9 +74,9 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_deactivate(args: argparse.Namespace) -> int:
+def cmd_deactivate(args: argparse.Namespace, services: CoreServices) -> int:
     """Disable a CSR login (ends their sessions and tokens)."""
-    with _sessions()() as session:
+    with services.session_factory() as session:
         user = session.scalar(select(CsrUser).where(CsrUser.username == args.username))
         if user is None:
             print(f"assistant csr: no user {args.username}", file=sys.stderr)
@@ -93,18 +87,18 @@ def cmd_deactivate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_list_users(args: argparse.Namespace) -> int:
+def cmd_list_users(args: argparse.Namespace, services: CoreServices) -> int:
     """List CSR logins."""
-    with _sessions()() as session:
+    with services.session_factory() as session:
         for user in session.scalars(select(CsrUser).order_by(CsrUser.username)):
             flags = ("" if user.active else " inactive") + (" demo" if user.is_demo else "")
             print(f"{user.username:<16} CSR {user.level:<8} {user.name}{flags}")
     return 0
 
 
-def cmd_queue(args: argparse.Namespace) -> int:
+def cmd_queue(args: argparse.Namespace, services: CoreServices) -> int:
     """Open tickets by level and status."""
-    with _sessions()() as session:
+    with services.session_factory() as session:
         rows = session.execute(
             select(Ticket.level, Ticket.status, func.count(Ticket.id))
             .where(Ticket.status.in_(OPEN_STATUSES))

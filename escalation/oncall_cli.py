@@ -26,11 +26,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from accounts.context import AppContext, build_context
 from accounts.models import NOTICE_KINDS, Notice, OutboundMessage
-from accounts.settings import get_settings
 from channels.notices import (
-    ConsoleEmail,
     EmailTransport,
     NoticeError,
     announce_notice,
@@ -40,6 +37,7 @@ from channels.notices import (
     parse_street,
     update_notice,
 )
+from escalation.deps import OnCallServices
 from escalation.oncall import (
     PagingPolicy,
     RosterError,
@@ -50,21 +48,12 @@ from escalation.oncall import (
     on_call_at,
     upcoming_shifts,
 )
-from escalation.paging import tick, transport_for
+from escalation.paging import tick
 
 __all__ = ["register"]
 
 
-def _context() -> AppContext:
-    return build_context(get_settings())
-
-
-def _close(context: AppContext) -> None:
-    asyncio.run(context.http.aclose())
-    context.engine.dispose()
-
-
-def _instant(value: str, context: AppContext) -> datetime:
+def _instant(value: str, context: OnCallServices) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError as exc:
@@ -74,7 +63,7 @@ def _instant(value: str, context: AppContext) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _local(value: datetime | None, context: AppContext) -> str:
+def _local(value: datetime | None, context: OnCallServices) -> str:
     if value is None:
         return "-"
     aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -89,9 +78,8 @@ def _fail(message: str, code: int = 2) -> int:
 # -- oncall -------------------------------------------------------------------------------
 
 
-def cmd_oncall_show(args: argparse.Namespace) -> int:
+def cmd_oncall_show(args: argparse.Namespace, context: OnCallServices) -> int:
     """Print who is on call (now or at ``--at``) and the coming shifts."""
-    context = _context()
     try:
         at = _instant(args.at, context) if args.at else context.clock.now()
         with context.session_factory() as session:
@@ -118,21 +106,16 @@ def cmd_oncall_show(args: argparse.Namespace) -> int:
             return 0 if roster.primary is not None else 1
     except argparse.ArgumentTypeError as exc:
         return _fail(str(exc))
-    finally:
-        _close(context)
 
 
-def cmd_oncall_import(args: argparse.Namespace) -> int:
+def cmd_oncall_import(args: argparse.Namespace, context: OnCallServices) -> int:
     """Replace the roster over the span a file covers."""
-    context = _context()
     try:
         with context.session_factory() as session:
             roster = import_roster(session=session, path=Path(args.file), tz=context.district.tz)
             session.commit()
     except RosterError as exc:
         return _fail(str(exc))
-    finally:
-        _close(context)
     print(
         f"imported {len(roster.shifts)} shifts; paging: ACK within "
         f"{roster.policy.ack_minutes} min, {roster.policy.primary_pages} primary pages, "
@@ -141,9 +124,8 @@ def cmd_oncall_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_oncall_add(args: argparse.Namespace) -> int:
+def cmd_oncall_add(args: argparse.Namespace, context: OnCallServices) -> int:
     """Add one shift (it takes over from older overlapping shifts of its role)."""
-    context = _context()
     try:
         with context.session_factory() as session:
             shift = add_shift(
@@ -158,36 +140,19 @@ def cmd_oncall_add(args: argparse.Namespace) -> int:
             print(f"added shift {shift.id}: {shift.role} {shift.name}")
     except (RosterError, argparse.ArgumentTypeError) as exc:
         return _fail(str(exc))
-    finally:
-        _close(context)
     return 0
 
 
-def _policy(path: Path, context: AppContext) -> PagingPolicy:
+def _policy(path: Path, context: OnCallServices) -> PagingPolicy:
     if not path.exists():
         return PagingPolicy()
     return load_roster_file(path, tz=context.district.tz).policy
 
 
-def _email_transport(context: AppContext) -> EmailTransport:
-    smtp = context.settings.smtp
-    if not smtp.host:
-        return ConsoleEmail()
-    from inbox.reply import SmtpSender
-
-    return SmtpSender(
-        host=smtp.host,
-        port=smtp.port,
-        username=smtp.user,
-        password=smtp.password.get_secret_value(),
-        start_tls=smtp.starttls,
-    )
-
-
 def _work_once(
-    context: AppContext, policy: PagingPolicy, email: EmailTransport, *, paging: bool
+    context: OnCallServices, policy: PagingPolicy, email: EmailTransport, *, paging: bool
 ) -> tuple[int, int]:
-    transport = transport_for(context)
+    transport = context.pager.transport
     moved = 0
     with context.session_factory() as session:
         if paging:
@@ -197,20 +162,19 @@ def _work_once(
             session.commit()
         report = asyncio.run(
             dispatch_due(
-                session=session, now=context.clock.now(), sms=transport.sms_sender, email=email
+                session=session, now=context.clock.now(), sms=context.sms_sender, email=email
             )
         )
         session.commit()
     return moved, report.sent
 
 
-def cmd_oncall_watch(args: argparse.Namespace) -> int:
+def cmd_oncall_watch(args: argparse.Namespace, context: OnCallServices) -> int:
     """The after-hours worker: re-pages and due notice messages, every few seconds."""
-    context = _context()
     try:
         path = Path(args.file) if args.file else default_roster_path(context.settings.district_file)
         policy = _policy(path, context)
-        email = _email_transport(context)
+        email = context.email_sender
         while True:
             moved, sent = _work_once(context, policy, email, paging=True)
             if moved or sent or args.once:
@@ -220,14 +184,12 @@ def cmd_oncall_watch(args: argparse.Namespace) -> int:
             time.sleep(args.interval)
     except RosterError as exc:
         return _fail(str(exc))
-    finally:
-        _close(context)
 
 
 # -- notices ------------------------------------------------------------------------------
 
 
-def _notice_fields(args: argparse.Namespace, context: AppContext) -> dict[str, Any]:
+def _notice_fields(args: argparse.Namespace, context: OnCallServices) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if args.title:
         fields["title"] = args.title
@@ -250,7 +212,7 @@ def _notice_fields(args: argparse.Namespace, context: AppContext) -> dict[str, A
     return fields
 
 
-def _print_report(report: Any, context: AppContext) -> None:
+def _print_report(report: Any, context: OnCallServices) -> None:
     data = report.as_json()
     print(
         f"notice {data['notice_id']} {data['event']}: {data['recipients']} recipients "
@@ -266,9 +228,8 @@ def _print_report(report: Any, context: AppContext) -> None:
         )
 
 
-def cmd_notice_create(args: argparse.Namespace) -> int:
+def cmd_notice_create(args: argparse.Namespace, context: OnCallServices) -> int:
     """Create a notice and queue the messages to affected customers."""
-    context = _context()
     try:
         fields = _notice_fields(args, context)
         now = context.clock.now()
@@ -291,13 +252,11 @@ def cmd_notice_create(args: argparse.Namespace) -> int:
             _announce(session, notice, "created", now, context)
     except (NoticeError, argparse.ArgumentTypeError) as exc:
         return _fail(str(exc))
-    finally:
-        _close(context)
     return 0
 
 
 def _announce(
-    session: Session, notice: Notice, event: str, now: datetime, context: AppContext
+    session: Session, notice: Notice, event: str, now: datetime, context: OnCallServices
 ) -> None:
     """Send the notice's news to affected customers, commit, and print what went out."""
     report = announce_notice(
@@ -319,9 +278,8 @@ def _get_notice(session: Session, notice_id: int) -> Notice:
     return notice
 
 
-def cmd_notice_update(args: argparse.Namespace) -> int:
+def cmd_notice_update(args: argparse.Namespace, context: OnCallServices) -> int:
     """Change a notice and send the update to affected customers."""
-    context = _context()
     try:
         fields = _notice_fields(args, context)
         if not fields:
@@ -334,14 +292,11 @@ def cmd_notice_update(args: argparse.Namespace) -> int:
             _announce(session, notice, "updated", now, context)
     except (NoticeError, argparse.ArgumentTypeError) as exc:
         return _fail(str(exc))
-    finally:
-        _close(context)
     return 0
 
 
-def cmd_notice_close(args: argparse.Namespace) -> int:
+def cmd_notice_close(args: argparse.Namespace, context: OnCallServices) -> int:
     """Close a notice and send the restoration message."""
-    context = _context()
     try:
         now = context.clock.now()
         with context.session_factory() as session:
@@ -349,60 +304,50 @@ def cmd_notice_close(args: argparse.Namespace) -> int:
             _announce(session, notice, "closed", now, context)
     except NoticeError as exc:
         return _fail(str(exc))
-    finally:
-        _close(context)
     return 0
 
 
-def cmd_notice_list(args: argparse.Namespace) -> int:
+def cmd_notice_list(args: argparse.Namespace, context: OnCallServices) -> int:
     """List notices (open ones unless ``--all``) with their outbox counts."""
-    context = _context()
-    try:
-        with context.session_factory() as session:
-            statement = select(Notice).order_by(Notice.id)
-            if not args.all:
-                statement = statement.where(Notice.status != "closed")
-            for notice in session.scalars(statement):
-                counts = dict(
-                    session.execute(
-                        select(OutboundMessage.status, func.count())
-                        .where(OutboundMessage.notice_id == notice.id)
-                        .group_by(OutboundMessage.status)
-                    )
-                    .tuples()
-                    .all()
+    with context.session_factory() as session:
+        statement = select(Notice).order_by(Notice.id)
+        if not args.all:
+            statement = statement.where(Notice.status != "closed")
+        for notice in session.scalars(statement):
+            counts = dict(
+                session.execute(
+                    select(OutboundMessage.status, func.count())
+                    .where(OutboundMessage.notice_id == notice.id)
+                    .group_by(OutboundMessage.status)
                 )
-                streets = ", ".join(
-                    s["street"] + (f" {s['from']}-{s['to']}" if s.get("from") is not None else "")
-                    for s in notice.streets or []
-                )
-                print(
-                    f"#{notice.id} {notice.kind} [{notice.status}]"
-                    f"{' SAFETY' if notice.safety else ''} {notice.title}\n"
-                    f"    zones: {', '.join(notice.zones)}"
-                    f"{'; streets: ' + streets if streets else ''}; "
-                    f"eta: {_local(notice.estimated_restoration_at, context)}; "
-                    f"messages: {counts or 'none'}"
-                )
-    finally:
-        _close(context)
+                .tuples()
+                .all()
+            )
+            streets = ", ".join(
+                s["street"] + (f" {s['from']}-{s['to']}" if s.get("from") is not None else "")
+                for s in notice.streets or []
+            )
+            print(
+                f"#{notice.id} {notice.kind} [{notice.status}]"
+                f"{' SAFETY' if notice.safety else ''} {notice.title}\n"
+                f"    zones: {', '.join(notice.zones)}"
+                f"{'; streets: ' + streets if streets else ''}; "
+                f"eta: {_local(notice.estimated_restoration_at, context)}; "
+                f"messages: {counts or 'none'}"
+            )
     return 0
 
 
-def cmd_notice_dispatch(args: argparse.Namespace) -> int:
+def cmd_notice_dispatch(args: argparse.Namespace, context: OnCallServices) -> int:
     """Send notice messages that are due (once, or every ``--interval`` seconds)."""
-    context = _context()
-    try:
-        email = _email_transport(context)
-        while True:
-            _, sent = _work_once(context, PagingPolicy(), email, paging=False)
-            if sent or args.once:
-                print(f"notice messages sent: {sent}", flush=True)
-            if args.once:
-                return 0
-            time.sleep(args.interval)
-    finally:
-        _close(context)
+    email = context.email_sender
+    while True:
+        _, sent = _work_once(context, PagingPolicy(), email, paging=False)
+        if sent or args.once:
+            print(f"notice messages sent: {sent}", flush=True)
+        if args.once:
+            return 0
+        time.sleep(args.interval)
 
 
 # -- wiring -----------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from accounts.clock import Clock, as_utc
-from accounts.context import AppContext
 from accounts.models import Account, ContactLog, OutboundMessage, Page, ServiceRequest, Ticket
 from accounts.phone import normalize_phone
 from accounts.redact import mask_address
@@ -48,9 +47,9 @@ from accounts.settings import Settings
 from escalation.oncall import PagingPolicy, Roster, on_call_at, on_call_phones
 
 __all__ = [
-    "ACK_PATH",
     "EmergencyDetails",
     "PageTransport",
+    "Pager",
     "TwilioPageTransport",
     "acknowledge",
     "emergency_details",
@@ -60,12 +59,10 @@ __all__ = [
     "page_twiml",
     "paging_state",
     "tick",
-    "transport_for",
 ]
 
 logger = logging.getLogger(__name__)
 
-ACK_PATH = "/twilio/page/ack"
 #: Pages still waiting for an acknowledgment ("failed" delivery still waits: the
 #: other channel of the same step may have reached the person).
 OUTSTANDING = ("sent", "failed")
@@ -220,6 +217,7 @@ class TwilioPageTransport:
             writes the outbox row and prints the call to the console.
         settings: From number and public base URL.
         clock: Timestamps.
+        ack_path: The gateway path page calls post their keys to.
         district_name: Said at the start of the call.
     """
 
@@ -227,11 +225,12 @@ class TwilioPageTransport:
     client: Any
     settings: Settings
     clock: Clock
+    ack_path: str
     district_name: str = "water district"
     console: Callable[[str], None] = field(default=_console_writer)
 
     def ack_url(self, page_id: int) -> str:
-        return f"{self.settings.public_base_url.rstrip('/')}{ACK_PATH}?page={page_id}"
+        return f"{self.settings.public_base_url.rstrip('/')}{self.ack_path}?page={page_id}"
 
     def send_sms(
         self, *, session: Session, to: str, body: str, ticket_id: int
@@ -280,25 +279,6 @@ class TwilioPageTransport:
         row.status = str(call.status or "queued")
         row.sent_at = self.clock.now()
         return row
-
-
-def transport_for(context: AppContext) -> TwilioPageTransport:
-    """The paging transport of a running gateway or worker (shares the channels' clients)."""
-    existing = context.extras.get("paging_transport")
-    if isinstance(existing, TwilioPageTransport):
-        return existing
-    from channels.deps import channel_services  # the channels package builds the clients
-
-    services = channel_services(context)
-    transport = TwilioPageTransport(
-        sms_sender=services.sms_sender,
-        client=services.twilio_client,
-        settings=context.settings,
-        clock=context.clock,
-        district_name=context.district.name,
-    )
-    context.extras["paging_transport"] = transport
-    return transport
 
 
 # -- paging ----------------------------------------------------------------------
@@ -515,7 +495,7 @@ def page_for_emergency(
         session: Database session; the caller commits.
         ticket: The emergency ticket (from ``accounts.services.tickets.open_ticket``).
         now: The current instant.
-        transport: How pages go out (:func:`transport_for` in the gateway).
+        transport: How pages go out (the gateway's :class:`Pager` holds one).
         policy: Paging steps; the default waits 5 minutes between steps.
         address: Where the emergency is (else the service request's or account's).
         caller: The reporter's number (else the ticket's callback number).
@@ -783,3 +763,88 @@ def handle_page_reply(
     if others:
         reply += " Also waiting: " + ", ".join(f"#{n}" for n in others) + " (reply ACK <number>)."
     return reply
+
+
+# -- the product's view of paging ------------------------------------------------------
+
+_CALL_VOICE = {"voice": "Polly.Joanna", "language": "en-US"}
+
+
+def _say_and_hang_up(text: str) -> str:
+    response = VoiceResponse()
+    response.say(text, **_CALL_VOICE)
+    response.hangup()
+    return str(response)
+
+
+@dataclass
+class Pager:
+    """Paging as the rest of the product uses it; the gateway builds one.
+
+    Attributes:
+        transport: How pages go out.
+    """
+
+    transport: PageTransport
+
+    def page(
+        self,
+        *,
+        session: Session,
+        ticket: Ticket,
+        now: datetime,
+        address: str = "",
+        caller: str = "",
+        description: str = "",
+    ) -> list[Page]:
+        """Page on-call staff for an emergency ticket (see :func:`page_for_emergency`)."""
+        return page_for_emergency(
+            session=session,
+            ticket=ticket,
+            now=now,
+            transport=self.transport,
+            address=address,
+            caller=caller,
+            description=description,
+        )
+
+    def reply_by_sms(
+        self, *, session: Session, from_number: str, body: str, now: datetime
+    ) -> str | None:
+        """An "ACK" texted by on-call staff (see :func:`handle_page_reply`)."""
+        return handle_page_reply(session=session, from_number=from_number, body=body, now=now)
+
+    def answer_call(
+        self, *, session: Session, page_id: int, callee: str | None, digits: str, now: datetime
+    ) -> str:
+        """The TwiML for a key pressed on a page call: 1 acknowledges, else the page again.
+
+        Args:
+            session: Database session; the caller commits.
+            page_id: The page the call belongs to (from the ``<Gather>`` URL).
+            callee: The number the call went to (Twilio's ``To``).
+            digits: What was pressed.
+            now: The current instant.
+        """
+        page = session.get(Page, page_id) if page_id > 0 else None
+        ticket = session.get(Ticket, page.ticket_id) if page is not None else None
+        if page is None or ticket is None:
+            return _say_and_hang_up("This page is no longer active. Goodbye.")
+        if callee is not None and callee != page.phone:
+            # A page URL replayed from another call: do not let it acknowledge.
+            return _say_and_hang_up("This page is no longer active. Goodbye.")
+        if digits == "1":
+            if paging_state(session=session, ticket=ticket) == "acked":
+                return _say_and_hang_up(
+                    f"Emergency {ticket.id} was already acknowledged. Thank you. Goodbye."
+                )
+            acknowledge(session=session, ticket=ticket, phone=page.phone, now=now, via="voice")
+            return _say_and_hang_up(
+                f"Acknowledged. Emergency {ticket.id} is yours. The details are in your text "
+                "messages. Goodbye."
+            )
+        details = emergency_details(session=session, ticket=ticket)
+        return page_twiml(
+            speech=page_speech(ticket, details, self.transport.district_name),
+            ack_url=self.transport.ack_url(page.id),
+        )

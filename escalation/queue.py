@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 from accounts.business_calendar import BusinessCalendar
 from accounts.models import Account, ContactLog, Conversation, CsrUser, Ticket
 from accounts.services.contacts import record_contact
+from accounts.services.tickets import OPEN_STATUSES, open_ticket_of
 from escalation.routing import (
     DISPOSITIONS,
     LEVELS,
@@ -37,7 +38,6 @@ from escalation.routing import (
 )
 
 __all__ = [
-    "OPEN_STATUSES",
     "Conflict",
     "Forbidden",
     "InvalidRequest",
@@ -53,12 +53,10 @@ __all__ = [
     "notes_for",
     "reassign",
     "release",
-    "reopen_on_customer_reply",
     "resolve",
     "set_waiting",
 ]
 
-OPEN_STATUSES = ("new", "claimed", "waiting")
 CLAIMABLE_STATUSES = ("new", "waiting")
 LIST_STATUSES = ("new", "claimed", "waiting", "resolved", "closed")
 MAX_PAGE = 200
@@ -499,12 +497,7 @@ def _resume_bot(*, session: Session, ticket: Ticket, now: datetime) -> None:
     conversation = session.get(Conversation, ticket.conversation_id)
     if conversation is None or conversation.status != "handed_off":
         return
-    still_open = session.scalar(
-        select(func.count(Ticket.id)).where(
-            Ticket.conversation_id == conversation.id, Ticket.status.in_(OPEN_STATUSES)
-        )
-    )
-    if still_open:
+    if open_ticket_of(session=session, conversation_id=conversation.id) is not None:
         return
     conversation.status = "open"
     conversation.outcome = "resolved_by_csr"
@@ -540,42 +533,3 @@ def notes_for(*, session: Session, ticket_id: int) -> list[ContactLog]:
             .order_by(ContactLog.at, ContactLog.id)
         )
     )
-
-
-def reopen_on_customer_reply(
-    *,
-    session: Session,
-    conversation: Conversation,
-    now: datetime,
-    calendar: BusinessCalendar,
-) -> list[Ticket]:
-    """A customer wrote again on a conversation: bring its waiting tickets back.
-
-    A waiting ticket goes back to its CSR (``claimed``), or to the queue when nobody
-    holds it, with a fresh due time. Channels call this for every inbound message
-    on a handed-off conversation.
-
-    Returns:
-        The reopened tickets.
-    """
-    tickets = list(
-        session.scalars(
-            select(Ticket).where(
-                Ticket.conversation_id == conversation.id, Ticket.status == "waiting"
-            )
-        )
-    )
-    for ticket in tickets:
-        ticket.status = "claimed" if ticket.claimed_by_id else "new"
-        ticket.due_at = calendar.ticket_due_at(now, level=ticket.level, priority=ticket.priority)
-        ticket.updated_at = now
-        _log(
-            session=session,
-            ticket=ticket,
-            user=None,
-            action="reopen",
-            body=f"Ticket #{ticket.id} reopened: the customer replied",
-            now=now,
-        )
-    session.flush()
-    return tickets

@@ -21,11 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.district import District
+from accounts.email_message import reply_subject
 from accounts.models import ContactLog, Conversation, CsrUser, OutboundMessage, Ticket
 from accounts.services.contacts import record_contact
 from escalation.queue import InvalidRequest
 
-__all__ = ["ReplyResult", "SmsSending", "deliver_reply", "reply_subject"]
+__all__ = ["ReplyResult", "SmsSending", "deliver_reply"]
 
 MAX_REPLY_CHARS = 5000
 
@@ -64,14 +65,6 @@ class ReplyResult:
     status: str
     outbound_ids: list[int] = field(default_factory=list)
     callback_number: str = ""
-
-
-def reply_subject(subject: str) -> str:
-    """``Re: <subject>`` without stacking prefixes."""
-    base = subject.strip()
-    while base[:3].lower() in ("re:", "aw:", "sv:"):
-        base = base[3:].strip()
-    return f"Re: {base}" if base else "Re: your message to customer service"
 
 
 def _customer_address(ticket: Ticket) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accounts.models import Conversation, Ticket
-from escalation.queue import OPEN_STATUSES
+from accounts.services.tickets import OPEN_STATUSES
 from escalation.routing import LEVELS
 
 CHANNEL_ORDER = ("voice", "sms", "email", "web", "system")

@@ -22,12 +22,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.context import AppContext
 from accounts.db import SessionDep
-from accounts.deps import ContextDep
 from accounts.models import CsrUser
+from accounts.services.tickets import OPEN_STATUSES
 from escalation import queue
-from escalation.api import http_errors, sms_sender_of
+from escalation.api import http_errors
 from escalation.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -39,6 +38,7 @@ from escalation.auth import (
     session_user,
     signer_for,
 )
+from escalation.deps import CsrServices, CsrServicesDep, csr_services
 from escalation.presenters import (
     account_view,
     channel_label,
@@ -71,10 +71,10 @@ class _HtmlErrorsRoute(APIRoute):
             except HTTPException as error:
                 if error.status_code == 303:
                     return RedirectResponse("/csr/login", status_code=303)
-                context: AppContext = request.app.state.context
+                services = csr_services(request)
                 return _render(
                     request,
-                    context,
+                    services,
                     "error.html",
                     {"status": error.status_code, "detail": str(error.detail)},
                     status_code=error.status_code,
@@ -133,8 +133,8 @@ def _secure(response: Response) -> Response:
     return response
 
 
-def _https(context: AppContext) -> bool:
-    return context.settings.public_base_url.startswith("https://")
+def _https(services: CsrServices) -> bool:
+    return services.settings.public_base_url.startswith("https://")
 
 
 def _current(request: Request, session: Session) -> tuple[CsrUser, str]:
@@ -144,23 +144,23 @@ def _current(request: Request, session: Session) -> tuple[CsrUser, str]:
     return found
 
 
-def _check_csrf(request: Request, context: AppContext, sid: str, token: str) -> None:
-    if not signer_for(context).csrf_ok(sid, token):
+def _check_csrf(request: Request, services: CsrServices, sid: str, token: str) -> None:
+    if not signer_for(services).csrf_ok(sid, token):
         raise HTTPException(status_code=403, detail="invalid CSRF token; reload the page")
 
 
 def _render(
     request: Request,
-    context: AppContext,
+    services: CsrServices,
     name: str,
     values: dict[str, Any],
     *,
     status_code: int = 200,
 ) -> Response:
-    tz = context.district.tz
-    now = context.clock.now()
+    tz = services.district.tz
+    now = services.clock.now()
     base = {
-        "district": context.district,
+        "district": services.district,
         "priority_names": PRIORITY_NAMES,
         "when": lambda value: local_time(value, tz) if value else "",
         "day": lambda value: local_day(value, tz) if value else "",
@@ -194,14 +194,14 @@ def static(name: str) -> Response:
 
 
 def _login_page(
-    request: Request, context: AppContext, *, error: str = "", status_code: int = 200
+    request: Request, services: CsrServices, *, error: str = "", status_code: int = 200
 ) -> Response:
     nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(16)
     response = _render(
         request,
-        context,
+        services,
         "login.html",
-        {"csrf_token": signer_for(context).csrf_token(f"login:{nonce}"), "error": error},
+        {"csrf_token": signer_for(services).csrf_token(f"login:{nonce}"), "error": error},
         status_code=status_code,
     )
     response.set_cookie(
@@ -210,59 +210,59 @@ def _login_page(
         max_age=3600,
         httponly=True,
         samesite="strict",
-        secure=_https(context),
+        secure=_https(services),
         path="/csr",
     )
     return response
 
 
 @router.get("/login")
-def login_form(request: Request, context: ContextDep) -> Response:
+def login_form(request: Request, services: CsrServicesDep) -> Response:
     """The login page."""
-    return _login_page(request, context)
+    return _login_page(request, services)
 
 
 @router.post("/login")
 def login(
     request: Request,
     session: SessionDep,
-    context: ContextDep,
+    services: CsrServicesDep,
     username: str = Form(..., max_length=64),
     password: str = Form(..., max_length=256),
     csrf_token: str = Form(""),
 ) -> Response:
     """Check the password (rate-limited) and start a session."""
     nonce = request.cookies.get(LOGIN_COOKIE, "")
-    if not nonce or not signer_for(context).csrf_ok(f"login:{nonce}", csrf_token):
-        return _login_page(request, context, error="The form expired; try again.", status_code=403)
+    if not nonce or not signer_for(services).csrf_ok(f"login:{nonce}", csrf_token):
+        return _login_page(request, services, error="The form expired; try again.", status_code=403)
     try:
         user = authenticate(
             session=session,
             username=username,
             password=password,
             address=client_address(request),
-            now=context.clock.now(),
+            now=services.clock.now(),
         )
     except LoginThrottled:
         session.commit()
         return _login_page(
             request,
-            context,
+            services,
             error="Too many failed logins. Wait 15 minutes and try again.",
             status_code=429,
         )
     except LoginFailed:
         session.commit()
-        return _login_page(request, context, error="Wrong username or password.", status_code=401)
+        return _login_page(request, services, error="Wrong username or password.", status_code=401)
     session.commit()
     response = RedirectResponse("/csr/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        signer_for(context).session_cookie(user),
+        signer_for(services).session_cookie(user),
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="lax",
-        secure=_https(context),
+        secure=_https(services),
         path="/",
     )
     response.delete_cookie(LOGIN_COOKIE, path="/csr")
@@ -271,11 +271,11 @@ def login(
 
 @router.post("/logout")
 def logout(
-    request: Request, session: SessionDep, context: ContextDep, csrf_token: str = Form("")
+    request: Request, session: SessionDep, services: CsrServicesDep, csrf_token: str = Form("")
 ) -> Response:
     """End the session."""
     _, sid = _current(request, session)
-    _check_csrf(request, context, sid, csrf_token)
+    _check_csrf(request, services, sid, csrf_token)
     response = RedirectResponse("/csr/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -287,7 +287,7 @@ VIEW_NAMES = {"available": "Available", "mine": "Mine", "open": "All open", "res
 _VIEWS = {
     "available": ("new",),
     "mine": ("claimed", "waiting"),
-    "open": ("new", "claimed", "waiting"),
+    "open": OPEN_STATUSES,
     "resolved": ("resolved",),
 }
 
@@ -319,7 +319,7 @@ def _queue_values(session: Session, user: CsrUser, view: str, page: int) -> dict
 def queue_page(
     request: Request,
     session: SessionDep,
-    context: ContextDep,
+    services: CsrServicesDep,
     view: str = "available",
     page: int = 1,
     msg: str = "",
@@ -329,38 +329,38 @@ def queue_page(
     values = _queue_values(session, user, view, page)
     values.update(
         view_names=VIEW_NAMES,
-        csrf_token=signer_for(context).csrf_token(sid),
+        csrf_token=signer_for(services).csrf_token(sid),
         message=MESSAGES.get(msg, ""),
         supervisor=is_supervisor(user.level),
     )
-    return _render(request, context, "queue.html", values)
+    return _render(request, services, "queue.html", values)
 
 
 @router.get("/queue/rows")
 def queue_rows(
     request: Request,
     session: SessionDep,
-    context: ContextDep,
+    services: CsrServicesDep,
     view: str = "available",
     page: int = 1,
 ) -> Response:
     """The queue table's rows (polled by the page for live updates)."""
     user, _ = _current(request, session)
     values = _queue_values(session, user, view, page)
-    response = _render(request, context, "_queue_rows.html", values)
+    response = _render(request, services, "_queue_rows.html", values)
     response.headers["X-Queue-Total"] = str(values["total"])
     return response
 
 
 @router.post("/next")
 def take_next(
-    request: Request, session: SessionDep, context: ContextDep, csrf_token: str = Form("")
+    request: Request, session: SessionDep, services: CsrServicesDep, csrf_token: str = Form("")
 ) -> Response:
     """Claim the most urgent ticket the CSR may take."""
     user, sid = _current(request, session)
-    _check_csrf(request, context, sid, csrf_token)
+    _check_csrf(request, services, sid, csrf_token)
     with http_errors():
-        ticket = queue.claim_next(session=session, user=user, now=context.clock.now())
+        ticket = queue.claim_next(session=session, user=user, now=services.clock.now())
     session.commit()
     if ticket is None:
         return RedirectResponse("/csr/?view=available", status_code=303)
@@ -371,11 +371,11 @@ def take_next(
 
 
 def _ticket_values(
-    session: Session, context: AppContext, user: CsrUser, ticket_id: int
+    session: Session, services: CsrServices, user: CsrUser, ticket_id: int
 ) -> dict[str, Any]:
     with http_errors():
         ticket = queue.get_ticket(session=session, user=user, ticket_id=ticket_id)
-    today = context.clock.now().astimezone(context.district.tz).date()
+    today = services.clock.now().astimezone(services.district.tz).date()
     supervisor = is_supervisor(user.level)
     # Only a supervisor gets the reassign list, so only a supervisor pays for it.
     staff = (
@@ -404,7 +404,7 @@ def _ticket_values(
         ),
         "holder": ticket.claimed_by.username if ticket.claimed_by else None,
         "mine": ticket.claimed_by_id == user.id,
-        "open": ticket.status in queue.OPEN_STATUSES,
+        "open": ticket.status in OPEN_STATUSES,
         "supervisor": supervisor,
         "dispositions": DISPOSITIONS,
         "higher_levels": higher_levels(ticket.level),
@@ -415,18 +415,18 @@ def _ticket_values(
 
 @router.get("/tickets/{ticket_id}")
 def ticket_page(
-    ticket_id: int, request: Request, session: SessionDep, context: ContextDep, msg: str = ""
+    ticket_id: int, request: Request, session: SessionDep, services: CsrServicesDep, msg: str = ""
 ) -> Response:
     """Transcript, account summary, tier, notes, reply and resolve."""
     user, sid = _current(request, session)
-    values = _ticket_values(session, context, user, ticket_id)
-    values.update(csrf_token=signer_for(context).csrf_token(sid), message=MESSAGES.get(msg, ""))
-    return _render(request, context, "ticket.html", values)
+    values = _ticket_values(session, services, user, ticket_id)
+    values.update(csrf_token=signer_for(services).csrf_token(sid), message=MESSAGES.get(msg, ""))
+    return _render(request, services, "ticket.html", values)
 
 
 @router.get("/tickets/{ticket_id}/transcript")
 def ticket_transcript(
-    ticket_id: int, request: Request, session: SessionDep, context: ContextDep
+    ticket_id: int, request: Request, session: SessionDep, services: CsrServicesDep
 ) -> Response:
     """The transcript fragment (polled for live updates)."""
     user, _ = _current(request, session)
@@ -434,7 +434,7 @@ def ticket_transcript(
     with http_errors():
         ticket = queue.get_ticket(session=session, user=user, ticket_id=ticket_id)
     transcript = transcript_entries(session=session, ticket=ticket)
-    return _render(request, context, "_transcript.html", {"transcript": transcript})
+    return _render(request, services, "_transcript.html", {"transcript": transcript})
 
 
 def _done(ticket_id: int, msg: str) -> RedirectResponse:
@@ -442,11 +442,11 @@ def _done(ticket_id: int, msg: str) -> RedirectResponse:
 
 
 def _action_user(
-    request: Request, session: Session, context: AppContext, csrf_token: str
+    request: Request, session: Session, services: CsrServices, csrf_token: str
 ) -> tuple[CsrUser, datetime]:
     user, sid = _current(request, session)
-    _check_csrf(request, context, sid, csrf_token)
-    return user, context.clock.now()
+    _check_csrf(request, services, sid, csrf_token)
+    return user, services.clock.now()
 
 
 def _transition(path: str, action: Callable[..., Any], message: str) -> None:
@@ -456,10 +456,10 @@ def _transition(path: str, action: Callable[..., Any], message: str) -> None:
         ticket_id: int,
         request: Request,
         session: SessionDep,
-        context: ContextDep,
+        services: CsrServicesDep,
         csrf_token: str = Form(""),
     ) -> Response:
-        user, now = _action_user(request, session, context, csrf_token)
+        user, now = _action_user(request, session, services, csrf_token)
         with http_errors():
             action(session=session, user=user, ticket_id=ticket_id, now=now)
         session.commit()
@@ -478,11 +478,11 @@ def reply_ticket(
     ticket_id: int,
     request: Request,
     session: SessionDep,
-    context: ContextDep,
+    services: CsrServicesDep,
     text: str = Form(..., max_length=5000),
     csrf_token: str = Form(""),
 ) -> Response:
-    user, now = _action_user(request, session, context, csrf_token)
+    user, now = _action_user(request, session, services, csrf_token)
     with http_errors():
         ticket = queue.held_ticket(session=session, user=user, ticket_id=ticket_id)
         result = deliver_reply(
@@ -491,8 +491,8 @@ def reply_ticket(
             user=user,
             text=text,
             now=now,
-            district=context.district,
-            sms=sms_sender_of(context),
+            district=services.district,
+            sms=services.sms_sender,
         )
     session.commit()
     message = {
@@ -507,11 +507,11 @@ def note_ticket(
     ticket_id: int,
     request: Request,
     session: SessionDep,
-    context: ContextDep,
+    services: CsrServicesDep,
     text: str = Form(..., max_length=5000),
     csrf_token: str = Form(""),
 ) -> Response:
-    user, now = _action_user(request, session, context, csrf_token)
+    user, now = _action_user(request, session, services, csrf_token)
     with http_errors():
         queue.add_note(session=session, user=user, ticket_id=ticket_id, text=text, now=now)
     session.commit()
@@ -523,12 +523,12 @@ def resolve_ticket(
     ticket_id: int,
     request: Request,
     session: SessionDep,
-    context: ContextDep,
+    services: CsrServicesDep,
     disposition: str = Form(..., max_length=40),
     note: str = Form("", max_length=5000),
     csrf_token: str = Form(""),
 ) -> Response:
-    user, now = _action_user(request, session, context, csrf_token)
+    user, now = _action_user(request, session, services, csrf_token)
     with http_errors():
         queue.resolve(
             session=session,
@@ -547,12 +547,12 @@ def escalate_ticket(
     ticket_id: int,
     request: Request,
     session: SessionDep,
-    context: ContextDep,
+    services: CsrServicesDep,
     level: str = Form(..., max_length=10),
     reason: str = Form(..., max_length=200),
     csrf_token: str = Form(""),
 ) -> Response:
-    user, now = _action_user(request, session, context, csrf_token)
+    user, now = _action_user(request, session, services, csrf_token)
     with http_errors():
         queue.escalate(
             session=session,
@@ -561,7 +561,7 @@ def escalate_ticket(
             to_level=level,
             reason=reason,
             now=now,
-            calendar=context.calendar,
+            calendar=services.calendar,
         )
     session.commit()
     # The CSR may no longer see the ticket at its new level: back to the queue.
@@ -575,11 +575,11 @@ def reassign_ticket(
     ticket_id: int,
     request: Request,
     session: SessionDep,
-    context: ContextDep,
+    services: CsrServicesDep,
     username: str = Form(..., max_length=64),
     csrf_token: str = Form(""),
 ) -> Response:
-    user, now = _action_user(request, session, context, csrf_token)
+    user, now = _action_user(request, session, services, csrf_token)
     with http_errors():
         queue.reassign(
             session=session, user=user, ticket_id=ticket_id, to_username=username, now=now
@@ -602,29 +602,29 @@ def _report_days(days: int) -> int:
     return min(max(days, 1), 90)
 
 
-def _report(session: Session, context: AppContext, days: int) -> SupervisorReport:
+def _report(session: Session, services: CsrServices, days: int) -> SupervisorReport:
     return supervisor_report(
-        session=session, now=context.clock.now(), tz=context.district.tz, days=days
+        session=session, now=services.clock.now(), tz=services.district.tz, days=days
     )
 
 
 @router.get("/supervisor")
 def supervisor_page(
-    request: Request, session: SessionDep, context: ContextDep, days: int = 7
+    request: Request, session: SessionDep, services: CsrServicesDep, days: int = 7
 ) -> Response:
     """Queue depth by level, past due, containment, reasons, volume by channel and hour."""
     user, sid = _supervisor(request, session)
     days = _report_days(days)
-    report = _report(session, context, days)
+    report = _report(session, services, days)
     return _render(
         request,
-        context,
+        services,
         "supervisor.html",
         {
             "report": report,
             "user": user,
             "days": days,
-            "csrf_token": signer_for(context).csrf_token(sid),
+            "csrf_token": signer_for(services).csrf_token(sid),
             "supervisor": True,
         },
     )
@@ -632,12 +632,12 @@ def supervisor_page(
 
 @router.get("/supervisor.csv")
 def supervisor_csv(
-    request: Request, session: SessionDep, context: ContextDep, days: int = 7
+    request: Request, session: SessionDep, services: CsrServicesDep, days: int = 7
 ) -> Response:
     """The supervisor figures as CSV."""
     _supervisor(request, session)
-    report = _report(session, context, _report_days(days))
-    stamp = context.clock.now().astimezone(context.district.tz).strftime("%Y%m%d-%H%M")
+    report = _report(session, services, _report_days(days))
+    stamp = services.clock.now().astimezone(services.district.tz).strftime("%Y%m%d-%H%M")
     return PlainTextResponse(
         report.to_csv(),
         media_type="text/csv; charset=utf-8",

@@ -10,21 +10,17 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
-
-from accounts.context import build_context
-from accounts.settings import get_settings
 from inbox.classify import ClassifierUnavailable
-from inbox.service import CLASSIFY_THREADS, build_inbox
+from inbox.demo_mail import write_demo_mail
+from inbox.service import CLASSIFY_THREADS, InboxServices, build_inbox
 from inbox.sources import MailSourceError
 from inbox.worker import LeaseLost
 
 
-def cmd_poll(args: argparse.Namespace) -> int:
+def cmd_poll(args: argparse.Namespace, services: InboxServices) -> int:
     """Triage what is in the inbox now, send due replies, exit."""
-    context = build_context(get_settings())
-    with httpx.Client() as http, ThreadPoolExecutor(CLASSIFY_THREADS) as executor:
-        inbox = build_inbox(context, http=http, executor=executor)
+    with ThreadPoolExecutor(CLASSIFY_THREADS) as executor:
+        inbox = build_inbox(services, executor=executor)
         try:
             inbox.worker.source.open()
             report, drained = asyncio.run(inbox.poll_once())
@@ -45,9 +41,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, services: InboxServices) -> int:
     """Run the worker until interrupted."""
-    context = build_context(get_settings())
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -55,18 +50,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        with httpx.Client() as http, ThreadPoolExecutor(CLASSIFY_THREADS) as executor:
-            await build_inbox(context, http=http, executor=executor).run(stop)
+        with ThreadPoolExecutor(CLASSIFY_THREADS) as executor:
+            await build_inbox(services, executor=executor).run(stop)
 
     asyncio.run(main())
     return 0
 
 
-def cmd_demo_mail(args: argparse.Namespace) -> int:
+def cmd_demo_mail(args: argparse.Namespace, services: InboxServices) -> int:
     """Write the demo's customer emails into the Maildir."""
-    from inbox.demo_mail import write_demo_mail
-
-    settings = get_settings()
+    settings = services.settings
     written = write_demo_mail(settings.inbox_maildir)
     print(f"demo mail: {written} new message(s) in {settings.inbox_maildir}")
     return 0

@@ -22,9 +22,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.clock import Clock
+from accounts.email_message import EmailSender, ReplyDraft, SendError, SendFunction, render_email
 from accounts.models import OutboundMessage
 from accounts.redact import redact_pii
-from inbox.reply import EmailSender, ReplyDraft, SendError, SendFunction, render_email
 
 log = logging.getLogger(__name__)
 

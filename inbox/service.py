@@ -1,7 +1,8 @@
-"""Wiring of the inbox from settings, and the long-running loop.
+"""Wiring of the inbox from the gateway's services, and the long-running loop.
 
-Entry points (``assistant inbox run|poll``) call :func:`build_inbox`; tests
-build :class:`Inbox` from their own parts (Dovecot, aiosmtpd, a fixed clock).
+Entry points (``assistant inbox run|poll``) call :func:`build_inbox` with the
+service container (mail source, email sender and NLU are built there); tests
+hand in their own parts (Dovecot, aiosmtpd, a fixed clock).
 """
 
 from __future__ import annotations
@@ -11,23 +12,16 @@ import logging
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
-import httpx
 from sqlalchemy.exc import DBAPIError
 
 from accounts.clock import Clock
-from accounts.context import AppContext
-from accounts.settings import Settings
-from inbox.classify import Classifier, ClassifierUnavailable, RasaClassifier
-from inbox.outbox import DrainReport, EmailOutbox, MaildirSender
-from inbox.reply import EmailSender, SmtpSender
-from inbox.sources import (
-    ImapSource,
-    MaildirSource,
-    MailSource,
-    MailSourceError,
-    imap_client_factory,
-)
+from accounts.deps import CoreServices
+from accounts.email_message import EmailSender
+from inbox.classify import Classifier, ClassifierUnavailable
+from inbox.outbox import DrainReport, EmailOutbox
+from inbox.sources import MailSource, MailSourceError
 from inbox.triage import Triage, TriageSettings
 from inbox.worker import InboxWorker, LeaseLost, MailboxLeaseManager, PassReport, default_holder
 
@@ -132,50 +126,32 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         return
 
 
-def own_addresses(context: AppContext) -> frozenset[str]:
+class InboxServices(CoreServices, Protocol):
+    """What the inbox uses from the gateway's service container."""
+
+    @property
+    def mail_source(self) -> MailSource: ...
+
+    @property
+    def email_sender(self) -> EmailSender: ...
+
+    @property
+    def nlu(self) -> Classifier: ...
+
+
+def own_addresses(services: CoreServices) -> frozenset[str]:
     """Every address that is the district itself (never auto-answered)."""
-    settings = context.settings
-    addresses = {context.district.contact.email, *context.district.email.own_addresses}
+    settings = services.settings
+    addresses = {services.district.contact.email, *services.district.email.own_addresses}
     for extra in (settings.smtp.from_address, settings.imap.user):
         if "@" in extra:
             addresses.add(extra.lower())
     return frozenset(a.lower() for a in addresses)
 
 
-def build_source(settings: Settings) -> MailSource:
-    """IMAP when ``IMAP_HOST`` is set, else the demo Maildir."""
-    imap = settings.imap
-    if imap.host:
-        factory = imap_client_factory(
-            host=imap.host,
-            port=imap.port,
-            user=imap.user,
-            password=imap.password.get_secret_value(),
-            ssl=imap.ssl,
-        )
-        name = f"imap://{imap.user}@{imap.host}:{imap.port}/{imap.folder}"
-        return ImapSource(factory, name=name, folder=imap.folder)
-    return MaildirSource(settings.inbox_maildir)
-
-
-def build_sender(settings: Settings) -> EmailSender:
-    """SMTP when ``SMTP_HOST`` is set, else the demo's Maildir ``Sent`` folder."""
-    smtp = settings.smtp
-    if smtp.host:
-        return SmtpSender(
-            host=smtp.host,
-            port=smtp.port,
-            username=smtp.user,
-            password=smtp.password.get_secret_value(),
-            start_tls=smtp.starttls,
-        )
-    return MaildirSender(settings.inbox_maildir)
-
-
 def build_inbox(
-    context: AppContext,
+    services: InboxServices,
     *,
-    http: httpx.Client | None = None,
     source: MailSource | None = None,
     sender: EmailSender | None = None,
     classifier: Classifier | None = None,
@@ -183,58 +159,51 @@ def build_inbox(
     lease_ttl: timedelta = timedelta(seconds=90),
     executor: Executor | None = None,
 ) -> Inbox:
-    """The inbox from settings; any part may be handed in instead.
+    """The inbox on the container's mailbox, sender and NLU; any part may be handed in instead.
 
     Args:
-        context: Settings, database, clock, district.
-        http: The HTTP client for Rasa (owned by the caller; unused with ``classifier``).
-        source: Mail source (default from settings).
-        sender: Email sender (default from settings).
-        classifier: The NLU (default: Rasa at ``RASA_URL``).
+        services: Settings, database, clock, district, and the default parts.
+        source: Mail source (default: the container's).
+        sender: Email sender (default: the container's).
+        classifier: The NLU (default: the container's).
         holder: Lease holder id (default host:pid).
         lease_ttl: Mailbox lease length.
         executor: Threads that classify a batch ahead of its triage (owned by the
             caller); without it each email is classified when it is triaged.
     """
-    settings = context.settings
-    source = source or build_source(settings)
-    if classifier is None:
-        if http is None:
-            raise ValueError("build_inbox needs an http client for Rasa or a classifier")
-        classifier = RasaClassifier(
-            http=http, base_url=settings.rasa_url, token=settings.rasa_token.get_secret_value()
-        )
+    settings = services.settings
+    source = source or services.mail_source
     triage = Triage(
         TriageSettings(
-            district=context.district,
-            calendar=context.calendar,
-            classifier=classifier,
+            district=services.district,
+            calendar=services.calendar,
+            classifier=classifier or services.nlu,
             mailbox=source.name,
-            from_address=settings.smtp.from_address or context.district.contact.email,
-            own_addresses=own_addresses(context),
-            reply_cap_per_day=context.district.email.auto_reply_cap_per_sender_per_day,
+            from_address=settings.smtp.from_address or services.district.contact.email,
+            own_addresses=own_addresses(services),
+            reply_cap_per_day=services.district.email.auto_reply_cap_per_sender_per_day,
         ),
-        now=context.clock.now,
+        now=services.clock.now,
         executor=executor,
     )
     lease = MailboxLeaseManager(
-        session_factory=context.session_factory,
-        clock=context.clock,
+        session_factory=services.session_factory,
+        clock=services.clock,
         mailbox=source.name,
         holder=holder or default_holder(),
         ttl=lease_ttl,
     )
     worker = InboxWorker(
         source=source,
-        session_factory=context.session_factory,
+        session_factory=services.session_factory,
         triage=triage,
         lease=lease,
-        clock=context.clock,
+        clock=services.clock,
         attachment_root=settings.var_dir / "attachments",
     )
     outbox = EmailOutbox(
-        session_factory=context.session_factory,
-        sender=sender or build_sender(settings),
-        clock=context.clock,
+        session_factory=services.session_factory,
+        sender=sender or services.email_sender,
+        clock=services.clock,
     )
-    return Inbox(worker=worker, outbox=outbox, clock=context.clock)
+    return Inbox(worker=worker, outbox=outbox, clock=services.clock)

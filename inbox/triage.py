@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.district import District
+from accounts.email_message import text_to_html
 from accounts.models import Account, ContactLog, ContactPoint, Conversation, OutboundMessage, Ticket
 from accounts.redact import mask_address, redact_cards
 from accounts.services.balance import balance_summary
@@ -42,13 +43,12 @@ from accounts.services.conversations import get_or_open_conversation
 from accounts.services.lookup import find_account_by_number, find_accounts_by_email
 from accounts.services.notices import notices_for_account, notices_for_street
 from accounts.services.service_requests import create_service_request
-from accounts.services.tickets import open_ticket
-from escalation.queue import reopen_on_customer_reply
+from accounts.services.tickets import open_ticket, open_ticket_of, reopen_on_customer_reply
 from inbox import answers
 from inbox.classify import Classification, Classifier
 from inbox.loop_guard import Bounce, detect_bounce, reply_address, should_auto_reply
 from inbox.parse import ParsedEmail
-from inbox.reply import compose_reply, text_to_html
+from inbox.reply import compose_reply
 from inbox.sources import Outcome
 
 log = logging.getLogger(__name__)
@@ -192,14 +192,7 @@ def _thread_match(
         conversation = session.get(Conversation, entry.conversation_id)
         if conversation is None:
             continue
-        ticket = session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.conversation_id == conversation.id,
-                Ticket.status.in_(("new", "claimed", "waiting")),
-            )
-            .order_by(Ticket.id.desc())
-        ).first()
+        ticket = open_ticket_of(session=session, conversation_id=conversation.id)
         return conversation, ticket
     return None, None
 

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.clock import FixedClock
-from accounts.context import build_context
 from accounts.db import make_engine, make_sessionmaker
 from accounts.district import District, load_district
 from accounts.seed import seed_demo
 from accounts.settings import Settings
-from accounts.web import create_app
+from gateway.app import create_app
+from gateway.services import build_services
 from tests.utils import database
 from tests.utils.live_server import LiveServer, serve
 from tests.utils.rasa import RasaStack, iter_stack
@@ -116,13 +116,13 @@ def seeded(session: Session, clock: FixedClock, district: District) -> Session:
 
 @pytest.fixture(scope="session")
 def shared_gateway(sqlite_template: Path) -> Iterator[LiveServer]:
-    """One uvicorn server for the session; each test swaps its own context in."""
+    """One uvicorn server for the session; each test swaps its own services in."""
     placeholder = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=f"sqlite:///{sqlite_template}",
         district_file=ROOT / "bot" / "district.yml",
     )
-    app = create_app(build_context(placeholder, clock=FixedClock(OFFICE_HOURS_NOW)))
+    app = create_app(build_services(placeholder, clock=FixedClock(OFFICE_HOURS_NOW)))
     with serve(app) as server:
         yield server
 
@@ -146,13 +146,14 @@ def gateway(shared_gateway: LiveServer, settings: Settings, engine: Engine,
     # and is dropped with the test, so nothing may be left open behind it.
     http = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0),
                              timeout=httpx.Timeout(5.0, connect=2.0))
-    context = build_context(settings, engine=engine, clock=clock, http=http)
-    previous = shared_gateway.app.state.context
-    shared_gateway.app.state.context = context
+    services = build_services(settings, engine=engine, clock=clock, http=http)
+    previous = shared_gateway.app.state.services
+    shared_gateway.app.state.services = services
     try:
         yield shared_gateway
     finally:
-        shared_gateway.app.state.context = previous
+        shared_gateway.app.state.services = previous
+        services.http_sync.close()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from accounts.db import make_engine
-from accounts.schema import metadata
+from accounts.models import metadata
 
 config = context.config
 

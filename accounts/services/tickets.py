@@ -1,16 +1,24 @@
-"""Opening tickets (hand-offs to the CSR queue) the same way from every channel."""
+"""The ticket lifecycle every channel shares: opening, "the open ticket", reopening.
+
+Opening a ticket hands the conversation to the CSR queue the same way from
+every channel; what the CSRs then do with it is ``escalation.queue``.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.models import Account, Conversation, Ticket
 from accounts.routing import route
 from accounts.services.contacts import record_contact
+
+#: A ticket in one of these is still with the CSRs.
+OPEN_STATUSES = ("new", "claimed", "waiting")
 
 
 def open_ticket(
@@ -80,3 +88,66 @@ def open_ticket(
         meta={"intent": intent, "priority": priority, "level": level},
     )
     return ticket
+
+
+def open_ticket_of(
+    *, session: Session, conversation_id: int, exclude_intent: str | None = None
+) -> Ticket | None:
+    """The conversation's open ticket (the newest, when there are several), if any.
+
+    Args:
+        session: Database session.
+        conversation_id: The conversation.
+        exclude_intent: Leave tickets of this intent out (an emergency ticket is
+            the on-call crew's, not the hand-off a customer asked for).
+    """
+    statement = select(Ticket).where(
+        Ticket.conversation_id == conversation_id, Ticket.status.in_(OPEN_STATUSES)
+    )
+    if exclude_intent is not None:
+        statement = statement.where(Ticket.intent != exclude_intent)
+    return session.scalars(statement.order_by(Ticket.id.desc()).limit(1)).first()
+
+
+def reopen_on_customer_reply(
+    *,
+    session: Session,
+    conversation: Conversation,
+    now: datetime,
+    calendar: BusinessCalendar,
+) -> list[Ticket]:
+    """A customer wrote again on a conversation: bring its waiting tickets back.
+
+    A waiting ticket goes back to its CSR (``claimed``), or to the queue when nobody
+    holds it, with a fresh due time. Channels call this for every inbound message
+    on a handed-off conversation.
+
+    Returns:
+        The reopened tickets.
+    """
+    tickets = list(
+        session.scalars(
+            select(Ticket).where(
+                Ticket.conversation_id == conversation.id, Ticket.status == "waiting"
+            )
+        )
+    )
+    for ticket in tickets:
+        ticket.status = "claimed" if ticket.claimed_by_id else "new"
+        ticket.due_at = calendar.ticket_due_at(now, level=ticket.level, priority=ticket.priority)
+        ticket.updated_at = now
+        record_contact(
+            session=session,
+            channel=ticket.channel,
+            direction="internal",
+            kind="csr_action",
+            body=f"Ticket #{ticket.id} reopened: the customer replied",
+            at=now,
+            conversation=ticket.conversation,
+            account=ticket.account,
+            ticket_id=ticket.id,
+            actor="customer",
+            meta={"action": "reopen"},
+        )
+    session.flush()
+    return tickets

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-from accounts.schema import metadata
+from accounts.models import metadata
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:

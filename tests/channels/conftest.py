@@ -25,11 +25,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.clock import FixedClock
-from accounts.context import build_context
 from accounts.db import make_sessionmaker
 from accounts.settings import Settings
-from accounts.web import create_app
 from channels.rasa_client import RasaClient
+from gateway.app import create_app
+from gateway.services import build_services
 from tests.utils.live_server import LiveServer, serve
 from tests.utils.servers import free_port
 from tests.utils.twilio_signing import TwilioWebhookClient
@@ -191,16 +191,15 @@ def twilio_gateway(
     scripted_rasa: ScriptedRasa,
 ) -> Iterator[Gateway]:
     test_settings = gateway_settings(settings, scripted_rasa.url)
-    context = build_context(
+    http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+    services = build_services(
         test_settings,
         engine=engine,
         clock=clock,
-        http=httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0)),
+        http=http,
+        rasa=RasaClient(http=http, base_url=scripted_rasa.url, token="t"),
     )
-    context.extras["rasa_client"] = RasaClient(
-        http=context.http, base_url=scripted_rasa.url, token="t"
-    )
-    app = create_app(context)
+    app = create_app(services)
     with serve(app) as server:
         yield Gateway(
             server=server,

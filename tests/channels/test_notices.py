@@ -17,6 +17,7 @@ from accounts.district import District
 from accounts.models import Account, ContactLog, ContactPoint, Notice, OutboundMessage
 from accounts.services.consent import record_opt_out
 from accounts.settings import Settings
+from accounts.sms_text import segment_count
 from channels.notices import (
     AnnounceReport,
     NoticeError,
@@ -29,7 +30,6 @@ from channels.notices import (
     update_notice,
 )
 from channels.outbound_sms import RetryPolicy, SendPacer, SmsSender
-from channels.sms_text import segment_count
 from channels.twilio_rest import make_twilio_client
 from inbox.reply import SmtpSender
 from tests.utils.smtp_server import SmtpTestServer, smtp_server

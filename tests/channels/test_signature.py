@@ -28,7 +28,7 @@ def server() -> Iterator[LiveServer]:
         update={"twilio": settings.twilio.model_copy(update={"auth_token": SecretStr(TOKEN)})}
     )
     app = FastAPI()
-    app.state.context = SimpleNamespace(settings=settings)
+    app.state.services = SimpleNamespace(settings=settings)
 
     @app.post("/hook")
     async def hook(tw: TwilioRequestDep) -> dict[str, object]:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from accounts.business_calendar import BusinessCalendar
 from accounts.district import load_district
 from accounts.models import Account, ConsentEvent, ContactLog, Conversation, Ticket
+from accounts.services.after_hours import after_hours_message
 from accounts.services.consent import is_opted_out
-from escalation.after_hours import after_hours_message
 from tests.channels.conftest import DANA, MARIA, UNKNOWN, Gateway, messages
 
 THANKSGIVING_EVENING = datetime(2026, 11, 27, 3, 30, tzinfo=UTC)  # 19:30 PST, a holiday

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.models import Account, ContactLog, Conversation, Payment, Ticket
-from escalation.after_hours import after_hours_message
+from accounts.services.after_hours import after_hours_message
 from tests.channels.conftest import DANA, MARIA, UNKNOWN, Call, Gateway, parse_twiml, said
 
 THANKSGIVING_EVENING = datetime(2026, 11, 27, 3, 30, tzinfo=UTC)  # 19:30 PST, a holiday

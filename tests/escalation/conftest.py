@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.clock import FixedClock
-from accounts.context import AppContext
 from accounts.db import make_sessionmaker
 from accounts.models import Account, CsrUser, Ticket
 from accounts.services.contacts import record_contact
@@ -25,6 +24,7 @@ from accounts.services.conversations import get_or_open_conversation
 from accounts.services.tickets import open_ticket
 from channels.outbound_sms import SendPacer, SmsSender
 from channels.twilio_rest import make_twilio_client
+from gateway.services import Services, build_services
 from tests.utils.live_server import LiveServer
 from tests.utils.twilio_server import TwilioRecorder, twilio_api
 
@@ -45,7 +45,7 @@ class CsrApp:
     """The live gateway serving this test's database, with helpers."""
 
     server: LiveServer
-    context: AppContext
+    services: Services
     sessions: sessionmaker[Session]
     clock: FixedClock
     calendar: BusinessCalendar
@@ -189,28 +189,39 @@ def csr_app(
     twilio_recorder: TwilioRecorder,
 ) -> Iterator[CsrApp]:
     """The live gateway on this test's seeded database; SMS goes to the recording server."""
-    context: AppContext = gateway.app.state.context
-    twilio_settings = context.settings.twilio.model_copy(
+    current: Services = gateway.app.state.services
+    twilio_settings = current.settings.twilio.model_copy(
         update={
             "account_sid": twilio_recorder.account_sid,
             "api_base": twilio_recorder.url,
         }
     )
     twilio_settings.auth_token = SecretStr(twilio_recorder.auth_token)
-    settings = context.settings.model_copy(update={"twilio": twilio_settings})
-    context.extras["sms_sender"] = SmsSender(
-        client=make_twilio_client(settings),
-        settings=settings,
+    settings = current.settings.model_copy(update={"twilio": twilio_settings})
+    services = build_services(
+        settings,
+        engine=engine,
         clock=clock,
-        pacer=SendPacer(1000.0),
+        http=current.http,
+        sms_sender=SmsSender(
+            client=make_twilio_client(settings),
+            settings=settings,
+            clock=clock,
+            pacer=SendPacer(1000.0),
+        ),
     )
+    gateway.app.state.services = services
     app = CsrApp(
         server=gateway,
-        context=context,
+        services=services,
         sessions=make_sessionmaker(engine),
         clock=clock,
         calendar=calendar,
         twilio=twilio_recorder,
     )
-    yield app
-    app.close()
+    try:
+        yield app
+    finally:
+        app.close()
+        services.http_sync.close()
+        gateway.app.state.services = current

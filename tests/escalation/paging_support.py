@@ -18,6 +18,7 @@ from accounts.services.service_requests import create_service_request
 from accounts.services.tickets import open_ticket
 from accounts.settings import Settings
 from channels.outbound_sms import RetryPolicy, SendPacer, SmsSender
+from channels.page_calls import ACK_PATH
 from channels.twilio_rest import make_twilio_client
 from escalation.paging import TwilioPageTransport
 from tests.utils.twilio_server import TwilioRecorder, twilio_api
@@ -74,6 +75,7 @@ def real_transport(settings: Settings, clock: FixedClock) -> TwilioPageTransport
         client=client,
         settings=settings,
         clock=clock,
+        ack_path=ACK_PATH,
         district_name="Valley Springs Water District",
         console=lambda _: None,
     )

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def assistant(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "accounts.cli", *args],
+        [sys.executable, "-m", "gateway.cli", *args],
         cwd=ROOT,
         env=env,
         input=stdin,

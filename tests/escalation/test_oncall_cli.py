@@ -17,6 +17,7 @@ from accounts.clock import FixedClock
 from accounts.db import make_sessionmaker
 from accounts.models import ContactLog, Notice, OutboundMessage, Page
 from channels.outbound_sms import SmsSender
+from channels.page_calls import ACK_PATH
 from escalation.paging import TwilioPageTransport, page_for_emergency
 from tests.escalation.paging_support import emergency_ticket
 
@@ -39,7 +40,7 @@ def assistant(
         DISTRICT_FILE=str(ROOT / "bot" / "district.yml"),
     )
     return subprocess.run(
-        [sys.executable, "-m", "accounts.cli", *args],
+        [sys.executable, "-m", "gateway.cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -228,6 +229,7 @@ def test_watch_re_pages_an_unacknowledged_emergency(
         client=None,
         settings=_settings(),
         clock=clock,
+        ack_path=ACK_PATH,
         console=printed.append,
     )
     ticket = emergency_ticket(session, calendar, paged_at)

@@ -21,19 +21,18 @@ from sqlalchemy.orm import Session
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.clock import FixedClock
-from accounts.context import AppContext, build_context
 from accounts.db import make_sessionmaker
 from accounts.models import ContactLog, OutboundMessage, Page, Ticket
 from accounts.settings import Settings
-from accounts.web import create_app
 from escalation.oncall import PagingPolicy, add_shift
 from escalation.paging import (
     handle_page_reply,
     page_for_emergency,
     paging_state,
     tick,
-    transport_for,
 )
+from gateway.app import create_app
+from gateway.services import Services, build_services
 from tests.escalation.paging_support import (
     DANA,
     LEE,
@@ -65,10 +64,10 @@ def paged_over_http(
     clock: FixedClock,
     calendar: BusinessCalendar,
     api: TwilioRecorder,
-) -> Iterator[tuple[AppContext, TwilioWebhookClient, int]]:
+) -> Iterator[tuple[Services, TwilioWebhookClient, int]]:
     """A live gateway and an emergency ticket whose on-call page has just gone out."""
     test_settings = rest_settings(settings, api)
-    context = build_context(
+    context = build_services(
         test_settings, engine=engine, clock=clock, http=httpx.AsyncClient(timeout=5)
     )
     with serve(create_app(context)) as server:
@@ -81,7 +80,7 @@ def paged_over_http(
                 session=session,
                 ticket=ticket,
                 now=clock.now(),
-                transport=transport_for(context),
+                transport=context.pager.transport,
                 policy=POLICY,
             )
             session.commit()
@@ -447,7 +446,7 @@ def test_press_1_on_the_page_call_acknowledges_over_http(
                 tick(
                     session=session,
                     now=clock.now(),
-                    transport=transport_for(context),
+                    transport=context.pager.transport,
                     policy=POLICY,
                 )
                 == 0

@@ -14,6 +14,7 @@ from accounts.business_calendar import BusinessCalendar
 from accounts.clock import FixedClock
 from accounts.db import make_sessionmaker, writer_engine
 from accounts.models import ContactLog, Conversation, CsrUser, Ticket
+from accounts.services.tickets import reopen_on_customer_reply
 from escalation import queue
 from tests.escalation.conftest import new_ticket
 
@@ -330,7 +331,7 @@ def test_waiting_then_customer_reply_reopens(
     conversation = seeded.get(Conversation, ticket.conversation_id)
     assert conversation is not None
     clock.advance(timedelta(hours=2))
-    reopened = queue.reopen_on_customer_reply(
+    reopened = reopen_on_customer_reply(
         session=seeded, conversation=conversation, now=clock.now(), calendar=calendar
     )
     assert [t.id for t in reopened] == [ticket.id]

@@ -269,7 +269,7 @@ def test_supervisor_page_and_csv(csr_app: CsrApp) -> None:
     assert rows[("escalation_reason", "billing_dispute")] == "2"
     assert rows[("containment", "conversations")] == "5"
     assert rows[("containment", "contained")] == "2"
-    local_hour = csr_app.clock.now().astimezone(csr_app.context.district.tz).hour
+    local_hour = csr_app.clock.now().astimezone(csr_app.services.district.tz).hour
     assert rows[("volume", f"sms:{local_hour:02d}")] == "3"
     assert rows[("volume", f"voice:{local_hour:02d}")] == "2"
     assert rows[("past_due", "total")] == "0"

@@ -10,20 +10,20 @@ as the trained model: one intent near 1.0 even when a text asks two things
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 from sqlalchemy.engine import Engine
 
 from accounts.clock import FixedClock
-from accounts.context import AppContext, build_context
+from accounts.email_message import EmailSender
 from accounts.settings import Settings
+from gateway.services import Services, build_services
 from inbox.classify import Classification
-from inbox.reply import EmailSender
 from inbox.service import Inbox, build_inbox
 from inbox.sources import ImapSource, MailSource, imap_client_factory
 from tests.utils.dovecot import DovecotUser
@@ -78,33 +78,30 @@ def imap_source(user: DovecotUser, *, use_move: bool | None = None) -> ImapSourc
     )
 
 
-def context_for(
+def services_for(
     settings: Settings, engine: Engine, clock: FixedClock
-) -> Generator[AppContext, None, None]:
-    """An app context on the test database (its http client closed afterwards)."""
-    import asyncio
-
-    context = build_context(settings, engine=engine, clock=clock)
+) -> Generator[Services, None, None]:
+    """The service container on the test database (its HTTP clients closed afterwards)."""
+    services = build_services(settings, engine=engine, clock=clock)
     try:
-        yield context
+        yield services
     finally:
-        asyncio.run(context.http.aclose())
+        asyncio.run(services.http.aclose())
+        services.http_sync.close()
 
 
 def make_inbox(
-    context: AppContext,
+    services: Services,
     *,
     source: MailSource,
     sender: EmailSender,
     classifier: object | None = None,
     holder: str = "worker-1",
     lease_ttl: timedelta = timedelta(seconds=90),
-    http: httpx.Client | None = None,
 ) -> Inbox:
     """The production wiring with test parts."""
     inbox = build_inbox(
-        context,
-        http=http,
+        services,
         source=source,
         sender=sender,
         classifier=classifier if classifier is not None else RuleClassifier(),  # type: ignore[arg-type]

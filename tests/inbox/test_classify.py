@@ -12,13 +12,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from accounts.clock import FixedClock
-from accounts.context import AppContext
 from accounts.models import ProcessedEmail
 from accounts.settings import Settings
+from gateway.services import Services
 from inbox.classify import ClassifierUnavailable, RasaClassifier, parse_rasa_response
 from inbox.reply import SmtpSender
 from tests.inbox import corpus
-from tests.inbox.harness import context_for, imap_source, make_inbox
+from tests.inbox.harness import imap_source, make_inbox, services_for
 from tests.utils.dovecot import DovecotUser
 from tests.utils.rasa import RasaStack
 from tests.utils.servers import free_port
@@ -92,11 +92,11 @@ def test_loop_with_real_rasa(
     dovecot: DovecotUser,
     smtp_server: SmtpTestServer,
 ) -> None:
-    contexts = context_for(settings, engine, clock)
-    context: AppContext = next(contexts)
+    containers = services_for(settings, engine, clock)
+    services: Services = next(containers)
     try:
         inbox = make_inbox(
-            context,
+            services,
             source=imap_source(dovecot),
             sender=SmtpSender(host=smtp_server.host, port=smtp_server.port),
             classifier=rasa_classifier,
@@ -105,7 +105,7 @@ def test_loop_with_real_rasa(
         asyncio.run(inbox.poll_once())
         inbox.worker.source.close()
     finally:
-        contexts.close()
+        containers.close()
     seeded.rollback()
     assert seeded.scalars(select(ProcessedEmail)).one().outcome == "answered"
     (mail,) = smtp_server.wait_for(1)

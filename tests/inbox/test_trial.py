@@ -29,7 +29,7 @@ from inbox.classify import RasaClassifier
 from inbox.outbox import MaildirSender
 from inbox.service import CLASSIFY_THREADS, build_inbox
 from inbox.sources import MaildirSource
-from tests.inbox.harness import context_for
+from tests.inbox.harness import services_for
 from tests.inbox.trial_mail import REPLY_TO_US_ID, TrialMail, trial_mail
 from tests.utils.rasa import RasaStack
 
@@ -69,12 +69,12 @@ def test_district_trial(
         if mail is not follow_up:
             inbox_dir.add(mail.raw)
 
-    contexts = context_for(settings, engine, clock)
-    context = next(contexts)
+    containers = services_for(settings, engine, clock)
+    services = next(containers)
     try:
         with httpx.Client() as http, ThreadPoolExecutor(CLASSIFY_THREADS) as executor:
             inbox = build_inbox(
-                context,
+                services,
                 source=MaildirSource(maildir),
                 sender=MaildirSender(maildir),
                 classifier=RasaClassifier(
@@ -89,7 +89,7 @@ def test_district_trial(
             second, _ = asyncio.run(inbox.poll_once())
             inbox.worker.source.close()
     finally:
-        contexts.close()
+        containers.close()
     assert first.processed == len(mails) - 1 and second.processed == 1
     assert first.errors == second.errors == drained.failed == 0
 

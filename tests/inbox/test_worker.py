@@ -20,7 +20,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from accounts.clock import FixedClock
-from accounts.context import AppContext
 from accounts.models import (
     Account,
     ContactLog,
@@ -31,6 +30,7 @@ from accounts.models import (
     Ticket,
 )
 from accounts.settings import Settings
+from gateway.services import Services
 from inbox.classify import Classification, ClassifierUnavailable
 from inbox.outbox import EmailOutbox, MaildirSender
 from inbox.parse import parse_email
@@ -39,7 +39,7 @@ from inbox.service import Inbox
 from inbox.sources import FetchedMail, MaildirSource, MailSource, Outcome
 from inbox.worker import LeaseLost
 from tests.inbox import corpus
-from tests.inbox.harness import RuleClassifier, context_for, imap_source, make_inbox
+from tests.inbox.harness import RuleClassifier, imap_source, make_inbox, services_for
 from tests.utils.dovecot import DovecotUser
 from tests.utils.servers import free_port
 from tests.utils.smtp_server import SmtpTestServer
@@ -50,10 +50,10 @@ DISTRICT = corpus.DISTRICT
 
 
 @pytest.fixture
-def context(
+def services(
     seeded: Session, settings: Settings, engine: Engine, clock: FixedClock
-) -> Iterator[AppContext]:
-    yield from context_for(settings, engine, clock)
+) -> Iterator[Services]:
+    yield from services_for(settings, engine, clock)
 
 
 @pytest.fixture
@@ -62,8 +62,8 @@ def smtp_sender(smtp_server: SmtpTestServer) -> SmtpSender:
 
 
 @pytest.fixture
-def inbox(context: AppContext, dovecot: DovecotUser, smtp_sender: SmtpSender) -> Iterator[Inbox]:
-    inbox = make_inbox(context, source=imap_source(dovecot), sender=smtp_sender)
+def inbox(services: Services, dovecot: DovecotUser, smtp_sender: SmtpSender) -> Iterator[Inbox]:
+    inbox = make_inbox(services, source=imap_source(dovecot), sender=smtp_sender)
     yield inbox
     inbox.worker.source.close()
 
@@ -453,14 +453,14 @@ def test_permanent_smtp_failure_is_not_retried(
 
 
 def test_unreachable_smtp_is_tried_once_per_round(
-    context: AppContext,
+    services: Services,
     dovecot: DovecotUser,
     smtp_server: SmtpTestServer,
     seeded: Session,
     clock: FixedClock,
 ) -> None:
     down = SmtpSender(host="127.0.0.1", port=free_port(), timeout=2)
-    inbox = make_inbox(context, source=imap_source(dovecot), sender=down)
+    inbox = make_inbox(services, source=imap_source(dovecot), sender=down)
     dovecot.append_many(
         [corpus.plain(sender=f"p{i}@example.org", message_id=f"<u{i}@x>") for i in range(3)]
     )
@@ -474,7 +474,7 @@ def test_unreachable_smtp_is_tried_once_per_round(
 
     clock.advance(timedelta(minutes=1))
     back = EmailOutbox(
-        session_factory=context.session_factory,
+        session_factory=services.session_factory,
         sender=SmtpSender(host=smtp_server.host, port=smtp_server.port),
         clock=clock,
     )
@@ -519,7 +519,7 @@ class KillOnClassify(RuleClassifier):
 
 
 def test_crash_and_resume_never_double_replies(
-    context: AppContext,
+    services: Services,
     dovecot: DovecotUser,
     smtp_sender: SmtpSender,
     smtp_server: SmtpTestServer,
@@ -540,7 +540,7 @@ def test_crash_and_resume_never_double_replies(
     )
     # Worker 1 dies inside triage of the 3rd message (nothing of it committed).
     first = make_inbox(
-        context,
+        services,
         source=imap_source(dovecot),
         sender=smtp_sender,
         classifier=KillOnClassify(3),
@@ -553,7 +553,7 @@ def test_crash_and_resume_never_double_replies(
     # second batch, before filing it.
     source2 = KillOnMove(imap_source(dovecot), n=2)
     second = make_inbox(
-        context,
+        services,
         source=source2,  # type: ignore[arg-type]
         sender=smtp_sender,
         holder="w2",
@@ -568,7 +568,7 @@ def test_crash_and_resume_never_double_replies(
     assert dovecot.folder_counts()["Triaged.Answered"] == 4
     # Worker 3 finishes the job.
     clock.advance(timedelta(seconds=91))
-    third = make_inbox(context, source=imap_source(dovecot), sender=smtp_sender, holder="w3")
+    third = make_inbox(services, source=imap_source(dovecot), sender=smtp_sender, holder="w3")
     report, _drained = asyncio.run(third.poll_once())
     third.worker.source.close()
 
@@ -587,13 +587,13 @@ def test_crash_and_resume_never_double_replies(
 
 
 def test_nlu_down_leaves_mail_in_inbox(
-    context: AppContext, dovecot: DovecotUser, smtp_sender: SmtpSender, seeded: Session
+    services: Services, dovecot: DovecotUser, smtp_sender: SmtpSender, seeded: Session
 ) -> None:
     class Down:
         def classify(self, text: str) -> Classification:
             raise ClassifierUnavailable("Rasa is down")
 
-    inbox = make_inbox(context, source=imap_source(dovecot), sender=smtp_sender, classifier=Down())
+    inbox = make_inbox(services, source=imap_source(dovecot), sender=smtp_sender, classifier=Down())
     dovecot.append(corpus.plain())
     with pytest.raises(ClassifierUnavailable):
         inbox.worker.run_pass()
@@ -605,7 +605,7 @@ def test_nlu_down_leaves_mail_in_inbox(
 
 
 def test_run_loop_survives_nlu_outage_and_stops_cleanly(
-    context: AppContext, dovecot: DovecotUser, smtp_sender: SmtpSender, seeded: Session
+    services: Services, dovecot: DovecotUser, smtp_sender: SmtpSender, seeded: Session
 ) -> None:
     class Flaky(RuleClassifier):
         down = True
@@ -617,7 +617,7 @@ def test_run_loop_survives_nlu_outage_and_stops_cleanly(
 
     classifier = Flaky()
     inbox = make_inbox(
-        context, source=imap_source(dovecot), sender=smtp_sender, classifier=classifier
+        services, source=imap_source(dovecot), sender=smtp_sender, classifier=classifier
     )
     dovecot.append(corpus.plain())
 
@@ -637,7 +637,7 @@ def test_run_loop_survives_nlu_outage_and_stops_cleanly(
 
 
 def test_message_that_breaks_triage_goes_to_a_person(
-    context: AppContext, dovecot: DovecotUser, smtp_sender: SmtpSender, seeded: Session
+    services: Services, dovecot: DovecotUser, smtp_sender: SmtpSender, seeded: Session
 ) -> None:
     class Broken(RuleClassifier):
         def classify(self, text: str) -> Classification:
@@ -646,7 +646,7 @@ def test_message_that_breaks_triage_goes_to_a_person(
             return super().classify(text)
 
     inbox = make_inbox(
-        context, source=imap_source(dovecot), sender=smtp_sender, classifier=Broken()
+        services, source=imap_source(dovecot), sender=smtp_sender, classifier=Broken()
     )
     dovecot.append_many([corpus.plain(subject="poison", message_id="<p@x>"), corpus.plain()])
     report = inbox.worker.run_pass()
@@ -659,10 +659,10 @@ def test_message_that_breaks_triage_goes_to_a_person(
 
 
 def test_one_worker_per_mailbox(
-    context: AppContext, dovecot: DovecotUser, smtp_sender: SmtpSender, clock: FixedClock
+    services: Services, dovecot: DovecotUser, smtp_sender: SmtpSender, clock: FixedClock
 ) -> None:
-    first = make_inbox(context, source=imap_source(dovecot), sender=smtp_sender, holder="a")
-    second = make_inbox(context, source=imap_source(dovecot), sender=smtp_sender, holder="b")
+    first = make_inbox(services, source=imap_source(dovecot), sender=smtp_sender, holder="a")
+    second = make_inbox(services, source=imap_source(dovecot), sender=smtp_sender, holder="b")
     assert first.worker.lease.acquire()
     assert not second.worker.lease.acquire()
     clock.advance(timedelta(seconds=30))
@@ -713,13 +713,13 @@ def test_whole_corpus_through_the_loop(
 # ----------------------------------------------------------------------------- demo Maildir
 
 
-def test_demo_maildir_end_to_end(context: AppContext, tmp_path: Path, seeded: Session) -> None:
+def test_demo_maildir_end_to_end(services: Services, tmp_path: Path, seeded: Session) -> None:
     from inbox.demo_mail import DEMO_MAIL, write_demo_mail
 
     maildir = tmp_path / "maildir"
     assert write_demo_mail(maildir) == len(DEMO_MAIL)
     assert write_demo_mail(maildir) == 0  # idempotent
-    inbox = make_inbox(context, source=MaildirSource(maildir), sender=MaildirSender(maildir))
+    inbox = make_inbox(services, source=MaildirSource(maildir), sender=MaildirSender(maildir))
     report, drained = asyncio.run(inbox.poll_once())
     assert report.processed == len(DEMO_MAIL)
     assert report.outcomes == {"answered": 4, "escalated": 1, "ignored": 1}

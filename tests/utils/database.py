@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from accounts.db import make_engine
 from accounts.migrate import upgrade
-from accounts.schema import metadata
+from accounts.models import metadata
 
 PG_BASE_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

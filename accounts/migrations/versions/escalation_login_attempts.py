@@ -31,7 +31,7 @@ def upgrade() -> None:
     with op.batch_alter_table("csr_login_attempts", schema=None) as batch_op:
         batch_op.create_index("ix_csr_login_attempts_username_at", ["username", "at"], unique=False)
         batch_op.create_index("ix_csr_login_attempts_address_at", ["address", "at"], unique=False)
-    # claim_next walks new tickets in queue order (see escalation/models.py).
+    # claim_next walks new tickets in queue order (see accounts/models.py).
     op.create_index(
         "ix_tickets_new_queue_order",
         "tickets",

@@ -16,8 +16,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from honcho.manager import Manager  # type: ignore[import-untyped]
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from accounts.settings import Settings, get_settings
+from accounts.deps import CoreServices
+from accounts.settings import Settings
+from accounts.startup_checks import production_refusals
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin"
@@ -45,7 +50,7 @@ def processes(settings: Settings) -> list[Process]:
     return [
         Process(
             "gateway",
-            [str(GATEWAY_BIN / "uvicorn"), "accounts.web:create_app", "--factory",
+            [str(GATEWAY_BIN / "uvicorn"), "gateway.app:create_app", "--factory",
              "--host", settings.gateway_host, "--port", str(settings.gateway_port),
              "--no-access-log"],
             settings.gateway_port,
@@ -78,7 +83,7 @@ def port_taken(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def problems(settings: Settings, procs: list[Process]) -> list[str]:
+def problems(services: CoreServices, procs: list[Process]) -> list[str]:
     """Reasons not to start: taken ports, a missing model or Rasa environment."""
     found = [f"port {p.port} for {p.name} is taken; stop what uses it or change the setting"
              for p in procs if p.port is not None and port_taken(p.port)]
@@ -86,28 +91,16 @@ def problems(settings: Settings, procs: list[Process]) -> list[str]:
         found.append("the Rasa environment (.venv-rasa) is missing; run `make run`")
     if not MODEL.exists():
         found.append("no trained Rasa model in models/; run `make run` to train one")
-    reason = database_problem(settings)
+    reason = database_problem(services.settings, services.engine)
     if reason:
         found.append(reason)
     else:
-        from accounts.db import make_engine, make_sessionmaker
-        from accounts.startup_checks import production_refusals
-
-        engine = make_engine(settings.effective_database_url)
-        found.extend(production_refusals(settings, make_sessionmaker(engine)))
-        engine.dispose()
+        found.extend(production_refusals(services.settings, services.session_factory))
     return found
 
 
-def database_problem(settings: Settings) -> str | None:
+def database_problem(settings: Settings, engine: Engine) -> str | None:
     """None when the database answers, else one line saying why not."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from accounts.db import make_engine
-
-    engine = make_engine(settings.effective_database_url)
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -115,18 +108,16 @@ def database_problem(settings: Settings) -> str | None:
         shown = make_url(settings.effective_database_url).render_as_string(hide_password=True)
         detail = str(getattr(error, "orig", error)).strip().splitlines()[0]
         return f"cannot reach the database {shown}: {detail}"
-    finally:
-        engine.dispose()
     return None
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, services: CoreServices) -> int:
     """Start every process and wait; Ctrl-C stops them all."""
-    settings = get_settings()
+    settings = services.settings
     procs = processes(settings)
     if args.only:
         procs = [p for p in procs if p.name in args.only]
-    trouble = problems(settings, procs)
+    trouble = problems(services, procs)
     if trouble:
         for line in trouble:
             print(f"assistant run: {line}", file=sys.stderr)

@@ -9,20 +9,19 @@ import httpx
 from fastapi import APIRouter
 from sqlalchemy import select, text
 
-from accounts.context import AppContext
-from accounts.deps import ContextDep
 from accounts.models import MailboxLease
+from gateway.services import Services, ServicesDep
 
 router = APIRouter()
 
 PROBE_TIMEOUT = 1.5
 
 
-async def _database(context: AppContext) -> dict[str, Any]:
+async def _database(services: Services) -> dict[str, Any]:
     def probe() -> dict[str, Any]:
-        with context.engine.connect() as connection:
+        with services.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        return {"status": "ok", "backend": context.engine.dialect.name}
+        return {"status": "ok", "backend": services.engine.dialect.name}
 
     try:
         return await asyncio.wait_for(asyncio.to_thread(probe), PROBE_TIMEOUT * 2)
@@ -30,9 +29,9 @@ async def _database(context: AppContext) -> dict[str, Any]:
         return {"status": "down", "error": type(error).__name__}
 
 
-async def _http(context: AppContext, url: str) -> dict[str, Any]:
+async def _http(services: Services, url: str) -> dict[str, Any]:
     try:
-        response = await context.http.get(url, timeout=PROBE_TIMEOUT)
+        response = await services.http.get(url, timeout=PROBE_TIMEOUT)
     except httpx.HTTPError as error:
         return {"status": "down", "error": type(error).__name__}
     if response.status_code >= 400:
@@ -40,11 +39,11 @@ async def _http(context: AppContext, url: str) -> dict[str, Any]:
     return {"status": "ok"}
 
 
-async def _inbox(context: AppContext) -> dict[str, Any]:
+async def _inbox(services: Services) -> dict[str, Any]:
     def probe() -> dict[str, Any]:
-        with context.session_factory() as session:
+        with services.session_factory() as session:
             leases = list(session.scalars(select(MailboxLease)))
-        now = context.clock.now()
+        now = services.clock.now()
         live = [lease for lease in leases if lease.expires_at > now]
         if not live:
             return {"status": "down", "error": "no inbox worker holds a mailbox lease"}
@@ -57,14 +56,14 @@ async def _inbox(context: AppContext) -> dict[str, Any]:
 
 
 @router.get("/healthz")
-async def healthz(context: ContextDep) -> dict[str, Any]:
+async def healthz(services: ServicesDep) -> dict[str, Any]:
     """Status of db, rasa, actions and inbox; ``degraded`` when any is down."""
-    settings = context.settings
+    settings = services.settings
     db, rasa, actions, inbox = await asyncio.gather(
-        _database(context),
-        _http(context, f"{settings.rasa_url}/"),
-        _http(context, f"{settings.actions_url}/health"),
-        _inbox(context),
+        _database(services),
+        _http(services, f"{settings.rasa_url}/"),
+        _http(services, f"{settings.actions_url}/health"),
+        _inbox(services),
     )
     components = {"db": db, "rasa": rasa, "actions": actions, "inbox": inbox}
     healthy = all(c["status"] == "ok" for c in components.values())

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 
 from accounts.clock import FixedClock
-from accounts.context import build_context
 from accounts.settings import Settings
-from accounts.web import create_app
+from gateway.app import create_app
+from gateway.services import build_services
 from tests.utils.live_server import serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +20,7 @@ def test_healthz_reports_each_component(settings: Settings, clock: FixedClock) -
     # Rasa and actions point at closed ports: the gateway still answers, degraded.
     settings.rasa_url = "http://127.0.0.1:9"
     settings.actions_url = "http://127.0.0.1:9"
-    app = create_app(build_context(settings, clock=clock))
+    app = create_app(build_services(settings, clock=clock))
     with serve(app) as server:
         response = httpx.get(f"{server.url}/healthz", timeout=10)
     body = response.json()
@@ -34,7 +34,7 @@ def test_healthz_reports_each_component(settings: Settings, clock: FixedClock) -
 def test_healthz_database_down(tmp_path: Path, clock: FixedClock) -> None:
     settings = Settings(_env_file=None, database_url="postgresql+psycopg://nobody@127.0.0.1:9/x",
                         district_file=ROOT / "bot" / "district.yml")
-    app = create_app(build_context(settings, clock=clock))
+    app = create_app(build_services(settings, clock=clock))
     with serve(app) as server:
         body = httpx.get(f"{server.url}/healthz", timeout=10).json()
     assert body["status"] == "degraded"
@@ -42,7 +42,7 @@ def test_healthz_database_down(tmp_path: Path, clock: FixedClock) -> None:
 
 
 def _assistant(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "accounts.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

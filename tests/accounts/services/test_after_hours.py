@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from accounts.business_calendar import BusinessCalendar
+from accounts.services.after_hours import after_hours_message, follow_up_message, is_after_hours
 from accounts.services.conversations import get_or_open_conversation
 from accounts.services.tickets import open_ticket
-from escalation.after_hours import after_hours_message, follow_up_message, is_after_hours
 
 
 def local(calendar: BusinessCalendar, *args: int) -> datetime:

@@ -1,6 +1,8 @@
-"""The ``assistant`` command line: run, db upgrade, seed, nlu parse, and more.
+"""The ``assistant`` command line: run, db upgrade, seed, nlu parse, and every package's commands.
 
-Each package adds its own subcommands through a ``register(subparsers)`` function.
+Each package adds its own subcommands through a ``register(subparsers)``
+function; every handler is called as ``handler(args, services)`` with the one
+service container built here, and the container is closed when it returns.
 """
 
 from __future__ import annotations
@@ -10,28 +12,33 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from accounts.logging_setup import configure_logging
+from accounts.migrate import upgrade
+from accounts.seed import SeedRefused, seed_demo, seeding_anchor
 from accounts.settings import Settings, get_settings
+from channels import cli as channels_cli
+from escalation import cli as escalation_cli
+from escalation import oncall_cli
+from gateway import nlu_cli, supervisor
+from gateway.services import Services, build_services
+from inbox import cli as inbox_cli
+from inbox.demo_mail import write_demo_mail
 
-Handler = Callable[[argparse.Namespace], int]
+Handler = Callable[[argparse.Namespace, Services], int]
+
 
 def _database_url_for_humans(settings: Settings) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(settings.effective_database_url).render_as_string(hide_password=True)
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
+def cmd_db_upgrade(args: argparse.Namespace, services: Services) -> int:
     """Apply every migration."""
-    from accounts.db import make_engine
-    from accounts.migrate import upgrade
-
-    settings = get_settings()
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(make_engine(settings.effective_database_url))
-    print(f"database is up to date ({_database_url_for_humans(settings)})")
+    services.settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(services.engine)
+    print(f"database is up to date ({_database_url_for_humans(services.settings)})")
     return 0
 
 
@@ -41,20 +48,15 @@ def _progress(done: int, total: int) -> None:
         print(file=sys.stderr)
 
 
-def cmd_seed(args: argparse.Namespace) -> int:
+def cmd_seed(args: argparse.Namespace, services: Services) -> int:
     """Seed the demo district."""
-    from accounts.clock import clock_from
-    from accounts.db import make_engine, make_sessionmaker
-    from accounts.seed import SeedRefused, seed_demo, seeding_anchor
-
     if not args.demo:
         print("assistant seed: only --demo is supported", file=sys.stderr)
         return 2
-    settings = get_settings()
-    now = clock_from(settings.assistant_now).now()
+    settings = services.settings
+    now = services.clock.now()
     today, anchor = seeding_anchor(now, args.today)
-    factory = make_sessionmaker(make_engine(settings.effective_database_url))
-    with factory() as session:
+    with services.session_factory() as session:
         try:
             report = seed_demo(
                 session=session,
@@ -78,8 +80,6 @@ def cmd_seed(args: argparse.Namespace) -> int:
         f"{report.csr_users} CSR users"
     )
     if not settings.imap.host:
-        from inbox.demo_mail import write_demo_mail
-
         written = write_demo_mail(settings.inbox_maildir, now=now)
         print(f"demo inbox: {written} customer emails in {settings.inbox_maildir}")
     return 0
@@ -106,14 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seed.set_defaults(handler=cmd_seed)
 
-    # Each package adds its own subcommands.
-    from accounts import nlu_cli, run
-    from channels import cli as channels_cli
-    from escalation import cli as escalation_cli
-    from escalation import oncall_cli
-    from inbox import cli as inbox_cli
-
-    for module in (nlu_cli, run, channels_cli, inbox_cli, escalation_cli, oncall_cli):
+    for module in (nlu_cli, supervisor, channels_cli, inbox_cli, escalation_cli, oncall_cli):
         module.register(sub)
     return parser
 
@@ -123,8 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = get_settings()
     configure_logging(settings.log_level)
     args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    services = build_services(settings)
     try:
-        code: int = args.handler(args)
+        return handler(args, services)
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else "unreachable"
         print(
@@ -134,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    return code
+    finally:
+        services.close()
 
 
 if __name__ == "__main__":

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.base import Button
-from channels.sms_text import (
+from accounts.sms_text import (
     TWILIO_MAX_BODY,
     encoding_name,
     is_gsm7,
@@ -14,6 +13,7 @@ from channels.sms_text import (
     segment_count,
     split_message,
 )
+from channels.base import Button
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ SCRIPT = ROOT / "bot" / "nlu_parse.py"
 MODEL = ROOT / "models" / "district.tar.gz"
 
 
-def cmd_parse(args: argparse.Namespace) -> int:
+def cmd_parse(args: argparse.Namespace, services: object) -> int:
     """Replace this process with the parser in the Rasa environment."""
     model = Path(args.model)
     for needed, hint in ((RASA_PYTHON, "run `make run` or `make test` to create .venv-rasa"),

@@ -22,20 +22,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.db import SessionDep
-from accounts.deps import CalendarDep, ClockDep, ContextDep, DistrictDep, SettingsDep
+from accounts.deps import CalendarDep, ClockDep, DistrictDep, SettingsDep
 from accounts.district import District
-from accounts.models import Account, Conversation, Notice, ServiceRequest, Ticket
+from accounts.models import Account, Conversation, Notice, ServiceRequest
 from accounts.services import arrangements, identity
 from accounts.services.balance import BalanceSummary, balance_summary
 from accounts.services.contacts import record_contact
 from accounts.services.notices import normalize_street, notices_for_account, notices_for_street
 from accounts.services.service_requests import create_service_request
-from accounts.services.tickets import open_ticket
-from escalation.paging import page_for_emergency, transport_for
+from accounts.services.tickets import open_ticket, open_ticket_of
+from gateway.services import ServicesDep
 
 log = logging.getLogger(__name__)
 
-OPEN_TICKET_STATUSES = ("new", "claimed", "waiting")
 
 
 def require_internal_token(
@@ -416,7 +415,7 @@ class EmergencyIn(BaseModel):
 @router.post("/conversations/{key}/emergency", status_code=status.HTTP_201_CREATED)
 def post_emergency(
     key: str, body: EmergencyIn, session: SessionDep, clock: ClockDep, calendar: CalendarDep,
-    context: ContextDep,
+    services: ServicesDep,
 ) -> dict[str, Any]:
     """Urgent service request, emergency ticket (top of the queue) and on-call page."""
     conversation = _conversation(session, key)
@@ -439,8 +438,8 @@ def post_emergency(
     session.commit()
     paged = False
     try:
-        pages = page_for_emergency(
-            session=session, ticket=ticket, now=now, transport=transport_for(context),
+        pages = services.pager.page(
+            session=session, ticket=ticket, now=now,
             address=body.address or "", caller=conversation.customer_address,
             description=body.description,
         )
@@ -480,12 +479,9 @@ def post_handoff(
     now = clock.now()
     if body.language:
         conversation.language = body.language
-    ticket = session.scalars(
-        select(Ticket).where(
-            Ticket.conversation_id == conversation.id, Ticket.status.in_(OPEN_TICKET_STATUSES),
-            Ticket.intent != "report_emergency",
-        )
-    ).first()
+    ticket = open_ticket_of(
+        session=session, conversation_id=conversation.id, exclude_intent="report_emergency"
+    )
     if ticket is None:
         ticket = open_ticket(
             session=session, calendar=calendar, intent=body.intent, channel=conversation.channel,
