@@ -97,7 +97,7 @@ def route(intent: str, text: str = "", *, prior_tickets: int = 0) -> tuple[str, 
     """``(level, priority)`` for a hand-off.
 
     Args:
-        intent: The intent the bot acted on (shared/contract/intents.yml) or a
+        intent: The intent the bot acted on (docs/contract/intents.yml) or a
             ticket-only kind such as ``refund`` or ``staff_complaint``.
         text: The customer's words and the bot's summary (matched for emergencies,
             bankruptcy/sale/tax-roll cases and complaints about staff).

@@ -1,4 +1,4 @@
-"""The deterministic demo district (shared/contract/demo-personas.yml) and bulk accounts.
+"""The deterministic demo district (docs/contract/demo-personas.yml) and bulk accounts.
 
 Everything derives from the seeding day and a fixed random seed, so seeding twice
 with the same ``today`` gives the same rows. Event times (the outage's start and

@@ -1,6 +1,6 @@
 """All settings of the gateway, read once from the environment (and `.env`).
 
-Environment variable names are a public interface (shared/contract/interfaces.md);
+Environment variable names are a public interface (docs/contract/interfaces.md);
 groups keep them flat (``TWILIO_AUTH_TOKEN``) while the code reads
 ``settings.twilio.auth_token``.
 """

@@ -2,7 +2,7 @@
 
 A request is named after the intent that started it. request_form asks for the
 verification slots first when the request shows account data (tier 1, see
-shared/contract/intents.yml), then for the request's own slots.
+docs/contract/intents.yml), then for the request's own slots.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Run with the Rasa environment (Python 3.10)::
 Each input line is ``{"text": "..."}``; each output line is
 ``{"text", "intent", "confidence", "entities"}`` (plus ``fallback`` and, when the
 model's guess was rejected, ``guess``). ``intent`` is always a name from
-``shared/contract/intents.yml``: a low-confidence or ambiguous guess (Rasa's
+``docs/contract/intents.yml``: a low-confidence or ambiguous guess (Rasa's
 ``nlu_fallback``) and any name outside the contract are reported as
 ``out_of_scope``, because the assistant never acts on a guess. An empty or
 invalid line yields ``{"line": n, "error": "..."}`` and parsing goes on.

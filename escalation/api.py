@@ -1,4 +1,4 @@
-"""The CSR JSON API under ``/api/`` (shared/contract/interfaces.md).
+"""The CSR JSON API under ``/api/`` (docs/contract/interfaces.md).
 
 Bearer-token authentication; 401 without a valid token, 403 for an action the
 CSR's level or role may not take, 404 for a ticket that does not exist, 409 when

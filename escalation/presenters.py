@@ -14,7 +14,7 @@ from accounts.services.balance import BalanceSummary, balance_summary
 
 
 def ticket_json(ticket: Ticket) -> dict[str, Any]:
-    """The list fields of shared/contract/interfaces.md, plus a few more."""
+    """The list fields of docs/contract/interfaces.md, plus a few more."""
     return {
         "id": ticket.id,
         "status": ticket.status,

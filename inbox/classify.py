@@ -39,7 +39,7 @@ class Classification:
 
 
 class Classifier(Protocol):
-    """Something that turns text into an intent from shared/contract/intents.yml."""
+    """Something that turns text into an intent from docs/contract/intents.yml."""
 
     def classify(self, text: str) -> Classification:
         """Classify ``text``; raise :class:`ClassifierUnavailable` when it cannot."""

@@ -15,7 +15,7 @@ from accounts.district import District, DistrictFileError, LocalizedText, load_d
 
 DISTRICT_FILE = Path(__file__).resolve().parents[2] / "bot" / "district.yml"
 
-# From shared/contract/demo-personas.yml (the demo district).
+# From docs/contract/demo-personas.yml (the demo district).
 DEMO_HOLIDAYS = [
     "New Year's Day",
     "Martin Luther King Jr. Day",

@@ -23,12 +23,7 @@ TRAIN_DIR = ROOT / "bot" / "data" / "nlu"
 HELDOUT = ROOT / "tests" / "bot" / "nlu_heldout.yml"
 NLU_DOMAIN = ROOT / "bot" / "domain" / "nlu.yml"
 CONFIG = ROOT / "config.yml"
-CONTRACT_CANDIDATES = (
-    ROOT / "shared" / "contract" / "intents.yml",
-    ROOT / "contract" / "intents.yml",
-    ROOT / "docs" / "contract" / "intents.yml",
-    ROOT.parent / "shared" / "contract" / "intents.yml",
-)
+CONTRACT = ROOT / "docs" / "contract" / "intents.yml"
 CONVERSATION_CONTROL = {
     "greet",
     "goodbye",
@@ -121,12 +116,8 @@ SPANISH_WORDS = frozenset(
 
 
 def _contract() -> dict[str, Any]:
-    for path in CONTRACT_CANDIDATES:
-        if path.exists():
-            return yaml.safe_load(path.read_text(encoding="utf-8"))
-    if os.environ.get("CI") == "true":
-        pytest.fail("shared/contract/intents.yml not found")
-    pytest.skip("shared/contract/intents.yml not found")
+    contract: dict[str, Any] = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
+    return contract
 
 
 def _plain(example: str) -> tuple[str, list[str]]:

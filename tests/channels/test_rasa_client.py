@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
@@ -35,10 +33,9 @@ async def test_slow_rasa_is_cut_off_at_the_bound(scripted_rasa: ScriptedRasa) ->
     scripted_rasa.delay = 3.0
     async with httpx.AsyncClient() as http:
         client = RasaClient(http=http, base_url=scripted_rasa.url)
-        started = time.monotonic()
-        with pytest.raises(RasaUnavailable, match="no answer within"):
+        # Without the bound the slow answer would arrive after 3 s and nothing would raise.
+        with pytest.raises(RasaUnavailable, match=r"no answer within 0\.5s"):
             await client.send(sender="k", message="hi", metadata={}, timeout=0.5)
-        assert time.monotonic() - started < 1.5
 
 
 @pytest.mark.parametrize("status", [500, 503, 401])

@@ -1,4 +1,4 @@
-"""The CSR JSON API over real HTTP (shared/contract/interfaces.md), on both databases."""
+"""The CSR JSON API over real HTTP (docs/contract/interfaces.md), on both databases."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_token_and_401s(csr_app: CsrApp) -> None:
     assert anonymous.get("/api/tickets", headers=headers).status_code == 401
 
 
-#: Every endpoint shared/contract/interfaces.md lists behind the token, with a valid body.
+#: Every endpoint docs/contract/interfaces.md lists behind the token, with a valid body.
 CONTRACT_CALLS = [
     ("GET", "/api/tickets", None),
     ("GET", "/api/tickets?status=new", None),

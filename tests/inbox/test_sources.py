@@ -117,19 +117,16 @@ def test_move_fallback_copy_delete_uid_expunge(dovecot: DovecotUser) -> None:
 def test_idle_wakes_up_on_new_mail(imap: ImapSource, dovecot: DovecotUser) -> None:
     timer = threading.Timer(0.5, lambda: dovecot.append(corpus.plain()))
     timer.start()
-    started = time.monotonic()
-    woke = imap.wait_for_mail(timeout=10)
-    elapsed = time.monotonic() - started
+    # Without the new mail the wait would end at the timeout with False.
+    woke = imap.wait_for_mail(timeout=30)
     timer.join()
     assert woke
-    assert elapsed < 5
     assert len(imap.fetch_pending(limit=10)) == 1
 
 
 def test_idle_times_out_without_mail(imap: ImapSource) -> None:
-    started = time.monotonic()
     assert imap.wait_for_mail(timeout=1) is False
-    assert 0.8 < time.monotonic() - started < 5
+    assert imap.fetch_pending(limit=10) == []
 
 
 def test_reconnects_after_server_drops_connection(
