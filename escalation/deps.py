@@ -7,9 +7,9 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 
 from accounts.deps import CoreServices, services_of
-from channels.notices import EmailTransport, SmsDelivery
 from escalation.paging import Pager
 from escalation.replies import SmsSending
+from notices.dispatch import EmailTransport, SmsDelivery
 
 
 class CsrServices(CoreServices, Protocol):

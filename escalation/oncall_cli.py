@@ -27,16 +27,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accounts.models import NOTICE_KINDS, Notice, OutboundMessage
-from channels.notices import (
-    EmailTransport,
-    NoticeError,
-    announce_notice,
-    close_notice,
-    create_notice,
-    dispatch_due,
-    parse_street,
-    update_notice,
-)
 from escalation.deps import OnCallServices
 from escalation.oncall import (
     PagingPolicy,
@@ -49,6 +39,9 @@ from escalation.oncall import (
     upcoming_shifts,
 )
 from escalation.paging import tick
+from notices.announce import announce_notice
+from notices.dispatch import EmailTransport, dispatch_due
+from notices.lifecycle import NoticeError, close_notice, create_notice, parse_street, update_notice
 
 __all__ = ["register"]
 
