@@ -7,9 +7,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 
 from accounts.deps import CoreServices, services_of
-from escalation.paging import Pager
 from escalation.replies import SmsSending
-from notices.dispatch import EmailTransport, SmsDelivery
 
 
 class CsrServices(CoreServices, Protocol):
@@ -17,19 +15,6 @@ class CsrServices(CoreServices, Protocol):
 
     @property
     def sms_sender(self) -> SmsSending: ...
-
-
-class OnCallServices(CoreServices, Protocol):
-    """What the after-hours commands use: the pager, and the senders notices go out by."""
-
-    @property
-    def pager(self) -> Pager: ...
-
-    @property
-    def sms_sender(self) -> SmsDelivery: ...
-
-    @property
-    def email_sender(self) -> EmailTransport: ...
 
 
 async def _services(request: Request) -> CsrServices:
