@@ -12,5 +12,5 @@ test: bootstrap
 	.venv/bin/pytest $(PYTEST_ARGS)
 
 lint:
-	.venv/bin/ruff check accounts channels inbox escalation tests bench
+	.venv/bin/ruff check accounts channels inbox escalation gateway notices tests bench
 	.venv/bin/mypy

@@ -38,7 +38,8 @@ from accounts.seed import seed_demo
 from accounts.services.consent import opted_out_addresses, record_opt_out
 from accounts.settings import Settings
 from accounts.sms_text import segment_count
-from channels.notices import announce_notice, create_notice
+from notices.announce import announce_notice
+from notices.lifecycle import create_notice
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

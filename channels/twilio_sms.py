@@ -38,7 +38,6 @@ from accounts.sms_text import TWILIO_MAX_BODY, resolve_choice
 from channels.base import BotReply, Button, InboundMessage, Language
 from channels.deps import ChannelServices, ChannelServicesDep
 from channels.keywords import KeywordKind, KeywordMatch, classify_keyword
-from channels.notices import current_status_for
 from channels.rasa_client import SMS_TIMEOUT_SECONDS
 from channels.relay import (
     DuplicateMessage,
@@ -49,6 +48,7 @@ from channels.relay import (
 )
 from channels.signature import TwilioRequest, TwilioRequestDep
 from channels.twiml import offered_buttons, render_sms, sms_bodies, xml_response
+from notices.status import current_status_for
 
 logger = logging.getLogger(__name__)
 

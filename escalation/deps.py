@@ -7,8 +7,6 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 
 from accounts.deps import CoreServices, services_of
-from channels.notices import EmailTransport, SmsDelivery
-from escalation.paging import Pager
 from escalation.replies import SmsSending
 
 
@@ -17,19 +15,6 @@ class CsrServices(CoreServices, Protocol):
 
     @property
     def sms_sender(self) -> SmsSending: ...
-
-
-class OnCallServices(CoreServices, Protocol):
-    """What the after-hours commands use: the pager, and the senders notices go out by."""
-
-    @property
-    def pager(self) -> Pager: ...
-
-    @property
-    def sms_sender(self) -> SmsDelivery: ...
-
-    @property
-    def email_sender(self) -> EmailTransport: ...
 
 
 async def _services(request: Request) -> CsrServices:

@@ -22,10 +22,11 @@ from accounts.settings import Settings, get_settings
 from channels import cli as channels_cli
 from escalation import cli as escalation_cli
 from escalation import oncall_cli
-from gateway import nlu_cli, supervisor
+from gateway import nlu_cli, supervisor, watch
 from gateway.services import Services, build_services
 from inbox import cli as inbox_cli
 from inbox.demo_mail import write_demo_mail
+from notices import cli as notices_cli
 
 Handler = Callable[[argparse.Namespace, Services], int]
 
@@ -106,8 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seed.set_defaults(handler=cmd_seed)
 
-    for module in (nlu_cli, supervisor, channels_cli, inbox_cli, escalation_cli, oncall_cli):
+    for module in (nlu_cli, supervisor, channels_cli, inbox_cli, escalation_cli):
         module.register(sub)
+    # ``oncall watch`` is the gateway's: it runs escalation's re-pages and notices' sends.
+    watch.register(oncall_cli.register(sub))
+    notices_cli.register(sub)
     return parser
 
 

@@ -4,9 +4,9 @@
 over HTTP, the twilio REST client, SMTP, IMAP); every package below the
 gateway receives what it needs from here and describes it as a Protocol of its
 own (``accounts.deps.CoreServices``, ``channels.deps.ChannelServices``,
-``escalation.deps.CsrServices``). Tests hand in a recording transport, a local
-server or a fixed clock as keyword overrides; whatever is not handed in is
-built from settings, from the parts that were.
+``escalation.deps.CsrServices``, ``notices.cli.NoticeServices``). Tests hand in
+a recording transport, a local server or a fixed clock as keyword overrides;
+whatever is not handed in is built from settings, from the parts that were.
 """
 
 from __future__ import annotations
