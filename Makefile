@@ -9,8 +9,10 @@ run: bootstrap
 
 test: bootstrap
 	@scripts/test-deps.sh
+	.venv/bin/lint-imports
 	.venv/bin/pytest $(PYTEST_ARGS)
 
 lint:
+	.venv/bin/lint-imports
 	.venv/bin/ruff check accounts channels inbox escalation gateway notices tests bench
 	.venv/bin/mypy

@@ -1,4 +1,4 @@
-"""SMS text rules: GSM-7 detection, segment counting, splitting and numbered choices.
+"""SMS text rules: GSM-7 detection, segment counting and splitting.
 
 Numbers from the GSM 03.38 standard as Twilio applies them: a single-segment
 message holds 160 GSM-7 septets or 70 UCS-2 characters; concatenated segments
@@ -10,9 +10,6 @@ refuses a body over 1,600 characters.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-
-from channels.base import Button, Language
 
 # GSM 03.38 basic character set (one septet each).
 _GSM7_BASIC = frozenset(
@@ -145,41 +142,3 @@ def split_message(text: str, *, target: int = DEFAULT_TARGET) -> list[str]:
     if current:
         bodies.append(current)
     return [b.strip() for b in bodies if b.strip()]
-
-
-_CHOICE_PROMPT = {
-    "en": "Reply with a number.",
-    "es": "Responda con un número.",
-}
-
-
-def render_buttons(text: str, buttons: Sequence[Button], *, language: Language = "en") -> str:
-    """Append buttons to a reply as numbered lines (``1) Pay my bill``)."""
-    if not buttons:
-        return text
-    lines = [text] if text else []
-    lines.extend(f"{n}) {button.title}" for n, button in enumerate(buttons, start=1))
-    lines.append(_CHOICE_PROMPT.get(language, _CHOICE_PROMPT["en"]))
-    return "\n".join(lines)
-
-
-_DIGIT_REPLY = re.compile(r"^\s*#?\s*(\d{1,2})\s*[.)]?\s*$")
-
-
-def resolve_choice(text: str, buttons: Sequence[Button]) -> str | None:
-    """Map a numeric reply ("2", "2.", "#2") to the payload of the offered button.
-
-    Args:
-        text: What the customer replied.
-        buttons: The buttons offered in the previous reply, in order.
-
-    Returns:
-        The chosen payload, or ``None`` when the reply is not a valid choice.
-    """
-    match = _DIGIT_REPLY.match(text)
-    if match is None or not buttons:
-        return None
-    index = int(match.group(1)) - 1
-    if 0 <= index < len(buttons):
-        return buttons[index].payload
-    return None

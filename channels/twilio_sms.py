@@ -34,7 +34,7 @@ from accounts.phone import normalize_phone
 from accounts.services.consent import is_opted_out, record_opt_in, record_opt_out
 from accounts.services.contacts import record_contact
 from accounts.services.tickets import open_ticket_of
-from accounts.sms_text import TWILIO_MAX_BODY, resolve_choice
+from accounts.sms_text import TWILIO_MAX_BODY
 from channels.base import BotReply, Button, InboundMessage, Language
 from channels.deps import ChannelServices, ChannelServicesDep
 from channels.keywords import KeywordKind, KeywordMatch, classify_keyword
@@ -47,6 +47,7 @@ from channels.relay import (
     remember_answer,
 )
 from channels.signature import TwilioRequest, TwilioRequestDep
+from channels.sms_buttons import resolve_choice
 from channels.twiml import offered_buttons, render_sms, sms_bodies, xml_response
 from notices.status import current_status_for
 

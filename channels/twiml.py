@@ -19,8 +19,9 @@ from fastapi.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from accounts.sms_text import DEFAULT_TARGET, render_buttons, split_message
+from accounts.sms_text import DEFAULT_TARGET, split_message
 from channels.base import BotReply, Button, Language
+from channels.sms_buttons import render_buttons
 
 #: The media type of every TwiML answer.
 TWIML_MEDIA_TYPE = "application/xml"

@@ -1,4 +1,4 @@
-"""GSM-7 detection, segment counting, splitting and numbered choices."""
+"""GSM-7 detection, segment counting and splitting."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from accounts.sms_text import (
     TWILIO_MAX_BODY,
     encoding_name,
     is_gsm7,
-    render_buttons,
-    resolve_choice,
     segment_count,
     split_message,
 )
-from channels.base import Button
 
 
 @pytest.mark.parametrize(
@@ -94,22 +91,3 @@ def test_split_hard_cuts_an_unbreakable_word() -> None:
 def test_never_over_twilio_cap_whatever_the_target() -> None:
     bodies = split_message("word " * 1000, target=5000)
     assert bodies and all(len(b) <= TWILIO_MAX_BODY for b in bodies)
-
-
-def test_buttons_become_numbered_lines_and_digits_select_them() -> None:
-    buttons = [Button("Pay now", "/make_payment"), Button("Something else", "/help")]
-    text = render_buttons("What next?", buttons)
-    assert text.splitlines() == [
-        "What next?",
-        "1) Pay now",
-        "2) Something else",
-        "Reply with a number.",
-    ]
-    assert "Responda con un número." in render_buttons("¿Qué sigue?", buttons, language="es")
-    assert resolve_choice("2", buttons) == "/help"
-    assert resolve_choice(" 1. ", buttons) == "/make_payment"
-    assert resolve_choice("#1", buttons) == "/make_payment"
-    assert resolve_choice("3", buttons) is None
-    assert resolve_choice("0", buttons) is None
-    assert resolve_choice("1 more thing", buttons) is None
-    assert resolve_choice("1", []) is None
