@@ -38,17 +38,16 @@ from urllib.parse import parse_qs, urlsplit
 from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from accounts.db import SessionDep
-from accounts.models import Account, ContactLog, Conversation, Payment, Ticket
+from accounts.models import Conversation, Ticket
 from accounts.phone import normalize_phone
 from accounts.redact import redact_cards
 from accounts.services.contacts import record_contact
-from accounts.services.lookup import find_account_by_number
-from accounts.services.tickets import open_ticket
+from accounts.services.payments import PhonePaymentOutcome, record_phone_payment
+from accounts.services.tickets import add_voicemail_transcription, take_voicemail
 from channels.base import Button, InboundMessage
 from channels.deps import ChannelServices, ChannelServicesDep
 from channels.rasa_client import VOICE_TIMEOUT_SECONDS
@@ -773,18 +772,6 @@ def _spell(code: str) -> str:
     return ", ".join(ch for ch in code if ch.isalnum())
 
 
-def _account_for_payment(
-    session: Session, conversation: Conversation, number: str
-) -> Account | None:
-    if number:
-        account = find_account_by_number(session=session, number=number)
-        if account is not None:
-            return account
-    if conversation.account_id is not None:
-        return session.get(Account, conversation.account_id)
-    return None
-
-
 @router.post("/twilio/voice/pay", response_class=Response)
 def pay_result(tw: TwilioRequestDep, session: SessionDep, services: ChannelServicesDep) -> Response:
     """``<Pay>``'s action: record the payment or the failure, speak the outcome."""
@@ -795,7 +782,6 @@ def pay_result(tw: TwilioRequestDep, session: SessionDep, services: ChannelServi
     code = re.sub(r"[^A-Za-z0-9-]", "", tw.get("PaymentConfirmationCode"))[:64]
     query = _query(tw)
     amount = parse_amount(tw.get("ChargeAmount") or query.get("amount", ""))
-    account = _account_for_payment(session, conversation, query.get("account", ""))
     now = services.clock.now()
     # What Twilio reports about the card is masked already; keep only type and result.
     details = {
@@ -814,86 +800,18 @@ def pay_result(tw: TwilioRequestDep, session: SessionDep, services: ChannelServi
         )
     except DuplicateMessage:
         return _replay(session, key, conversation)
-    before: list[str]
-    if result == "success" and code and amount is not None and account is not None:
-        existing = session.scalars(select(Payment).where(Payment.confirmation == code)).first()
-        if existing is None:
-            session.add(
-                Payment(
-                    account_id=account.id,
-                    amount=amount,
-                    method="card",
-                    posted_at=now,
-                    confirmation=code,
-                    source_channel="voice",
-                )
-            )
-        record_contact(
-            session=session,
-            channel="voice",
-            direction="internal",
-            kind="payment",
-            body=f"Phone payment of ${amount} approved, confirmation {code}.",
-            at=now,
-            conversation=conversation,
-            account=account,
-            actor="system",
-            meta={"confirmation": code, "amount": str(amount)},
-        )
-        conversation.outcome = "paid"
-        before = [text(language, "paid", amount=_say_amount(amount), code=_spell(code))]
-    elif result == "success":
-        # Charged but we cannot post it: a person must (never lose a payment).
-        ticket = open_ticket(
-            session=session,
-            calendar=services.calendar,
-            intent="make_payment",
-            channel="voice",
-            now=now,
-            conversation=conversation,
-            account=account,
-            summary=(
-                f"A phone payment was approved (confirmation {code or 'missing'}, amount "
-                f"{amount or 'unknown'}) but could not be posted automatically: "
-                f"{'no account' if account is None else 'missing details'}. Post it by hand."
-            ),
-            reason="phone payment to post",
-            hand_off=False,
-        )
-        record_contact(
-            session=session,
-            channel="voice",
-            direction="internal",
-            kind="payment",
-            body=f"Phone payment approved but not posted; ticket #{ticket.id}.",
-            at=now,
-            conversation=conversation,
-            account=account,
-            actor="system",
-            ticket_id=ticket.id,
-        )
-        before = [
-            text(
-                language,
-                "paid",
-                amount=_say_amount(amount or Decimal("0")),
-                code=_spell(code) or "-",
-            )
-        ]
-    else:
-        record_contact(
-            session=session,
-            channel="voice",
-            direction="internal",
-            kind="payment_failed",
-            body=f"Phone payment not completed: {result or 'no result'}.",
-            at=now,
-            conversation=conversation,
-            account=account,
-            actor="system",
-            meta=details,
-        )
-        before = [text(language, "pay_cancelled" if result in _PAY_CANCELLED else "pay_failed")]
+    outcome = record_phone_payment(
+        session=session,
+        calendar=services.calendar,
+        conversation=conversation,
+        account_number=query.get("account", ""),
+        result=result,
+        confirmation=code,
+        amount=amount,
+        details=details,
+        now=now,
+    )
+    before = [_spoken_outcome(language, outcome, result=result, amount=amount, code=code)]
     state = _state(conversation)
     state.update({"mode": "rasa", "buttons": [], "prompt": [text(language, "anything_else")]})
     _save_state(conversation, state)
@@ -904,6 +822,23 @@ def pay_result(tw: TwilioRequestDep, session: SessionDep, services: ChannelServi
     remember_answer(entry, twiml)
     session.commit()
     return xml_response(twiml)
+
+
+def _spoken_outcome(
+    language: str | None,
+    outcome: PhonePaymentOutcome,
+    *,
+    result: str,
+    amount: Decimal | None,
+    code: str,
+) -> str:
+    """What the caller hears about the payment."""
+    if outcome is PhonePaymentOutcome.NOT_COMPLETED:
+        return text(language, "pay_cancelled" if result in _PAY_CANCELLED else "pay_failed")
+    spelled = _spell(code)
+    if outcome is PhonePaymentOutcome.TO_POST:
+        spelled = spelled or "-"  # the code may be missing: the sentence still reads
+    return text(language, "paid", amount=_say_amount(amount or Decimal("0")), code=spelled)
 
 
 def _say_amount(amount: Decimal) -> str:
@@ -1003,38 +938,19 @@ def voicemail_recorded(
         )
     except DuplicateMessage:
         return _replay(session, key, conversation)
-    now = services.clock.now()
     caller = _caller(tw)
-    attachment = {
-        "kind": "voicemail",
-        "url": recording_url,
-        "recording_sid": recording_sid,
-        "duration": duration,
-    }
-    ticket = _ticket_from_query(session, tw)
-    if ticket is None:
-        ticket = open_ticket(
-            session=session,
-            calendar=services.calendar,
-            intent="callback",
-            channel="voice",
-            now=now,
-            conversation=conversation,
-            summary=(
-                f"Voicemail ({duration} s) left after hours; the caller asks for a call back "
-                f"at {caller}. Transcription follows when ready."
-            ),
-            reason="voicemail: callback requested",
-            callback_number="" if caller == "anonymous" else caller,
-            attachments=[attachment],
-        )
-    else:
-        ticket.attachments = [*list(ticket.attachments or []), attachment]
-        if caller != "anonymous" and not ticket.callback_number:
-            ticket.callback_number = caller
-        ticket.updated_at = now
+    ticket = take_voicemail(
+        session=session,
+        calendar=services.calendar,
+        conversation=conversation,
+        ticket=_ticket_from_query(session, tw),
+        callback_number="" if caller == "anonymous" else caller,
+        recording_url=recording_url,
+        recording_sid=recording_sid,
+        duration=duration,
+        now=services.clock.now(),
+    )
     entry.ticket_id = ticket.id
-    conversation.outcome = conversation.outcome or "voicemail"
     say(response, text(language, "voicemail_thanks"), language)
     response.hangup()
     twiml = str(response)
@@ -1051,35 +967,15 @@ def voicemail_transcription(
     recording_sid = tw.get("RecordingSid")[:64]
     status = tw.get("TranscriptionStatus").lower()
     transcript = redact_cards(tw.get("TranscriptionText"))[:4000]
-    ticket = _ticket_from_query(session, tw)
-    recording = session.scalars(
-        select(ContactLog).where(ContactLog.external_id == f"voice:{recording_sid}:recording")
-    ).first()
-    if ticket is None and recording is not None and recording.ticket_id is not None:
-        ticket = session.get(Ticket, recording.ticket_id)
-    key = f"voice:{recording_sid}:transcription"
-    now = services.clock.now()
-    existing = session.scalars(select(ContactLog).where(ContactLog.external_id == key)).first()
-    if existing is None:
-        conversation = (
-            session.get(Conversation, recording.conversation_id)
-            if recording is not None and recording.conversation_id
-            else None
-        )
-        record_contact(
-            session=session,
-            channel="voice",
-            direction="inbound",
-            kind="transcription",
-            body=transcript if status == "completed" else f"(transcription {status or 'failed'})",
-            at=now,
-            conversation=conversation,
-            ticket_id=ticket.id if ticket else None,
-            external_id=key,
-            meta={"recording_sid": recording_sid, "status": status},
-        )
-        if ticket is not None and status == "completed" and transcript:
-            ticket.summary = f"{ticket.summary}\nVoicemail transcription: {transcript}"
-            ticket.updated_at = now
-        session.commit()
+    add_voicemail_transcription(
+        session=session,
+        ticket=_ticket_from_query(session, tw),
+        recording_key=f"voice:{recording_sid}:recording",
+        transcription_key=f"voice:{recording_sid}:transcription",
+        recording_sid=recording_sid,
+        status=status,
+        transcript=transcript,
+        now=services.clock.now(),
+    )
+    session.commit()
     return Response(status_code=204)
