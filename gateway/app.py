@@ -11,7 +11,8 @@ from fastapi import APIRouter, FastAPI
 from accounts.logging_setup import configure_logging
 from accounts.settings import get_settings
 from accounts.startup_checks import production_refusals
-from channels import page_calls, status_callbacks, twilio_sms, twilio_voice
+from channels import page_calls, status_callbacks, twilio_sms
+from channels.voice import routes as voice_routes
 from escalation import api as escalation_api
 from escalation import web as escalation_web
 from gateway import health, internal_api
@@ -26,7 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     internal_api.router,
     twilio_sms.router,
-    twilio_voice.router,
+    voice_routes.router,
     status_callbacks.router,
     page_calls.router,
     escalation_api.router,

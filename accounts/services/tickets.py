@@ -1,7 +1,9 @@
 """The ticket lifecycle every channel shares: opening, "the open ticket", reopening.
 
 Opening a ticket hands the conversation to the CSR queue the same way from
-every channel; what the CSRs then do with it is ``escalation.queue``.
+every channel; what the CSRs then do with it is ``escalation.queue``. A
+voicemail left on the phone line opens a callback ticket (or joins the call's
+ticket), and its transcription follows onto it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.business_calendar import BusinessCalendar
-from accounts.models import Account, Conversation, Ticket
+from accounts.models import Account, ContactLog, Conversation, Ticket
 from accounts.routing import route
 from accounts.services.contacts import record_contact
 
@@ -151,3 +153,119 @@ def reopen_on_customer_reply(
         )
     session.flush()
     return tickets
+
+
+def take_voicemail(
+    *,
+    session: Session,
+    calendar: BusinessCalendar,
+    conversation: Conversation,
+    ticket: Ticket | None,
+    callback_number: str,
+    recording_url: str,
+    recording_sid: str,
+    duration: int,
+    now: datetime,
+) -> Ticket:
+    """A voicemail joins the call's ticket, or opens a ticket asking for a call back.
+
+    Args:
+        session: Database session (flushed, not committed).
+        calendar: Business calendar (the new ticket's due time).
+        conversation: The call.
+        ticket: The ticket the call was handed off with, if any.
+        callback_number: The caller's number ("" for an anonymous caller).
+        recording_url: Where the provider keeps the recording.
+        recording_sid: The provider's id of the recording.
+        duration: The recording's length in seconds.
+        now: The time the voicemail was left.
+
+    Returns:
+        The ticket that carries the recording.
+    """
+    attachment = {
+        "kind": "voicemail",
+        "url": recording_url,
+        "recording_sid": recording_sid,
+        "duration": duration,
+    }
+    if ticket is None:
+        ticket = open_ticket(
+            session=session,
+            calendar=calendar,
+            intent="callback",
+            channel="voice",
+            now=now,
+            conversation=conversation,
+            summary=(
+                f"Voicemail ({duration} s) left after hours; the caller asks for a call back "
+                f"at {callback_number or 'anonymous'}. Transcription follows when ready."
+            ),
+            reason="voicemail: callback requested",
+            callback_number=callback_number,
+            attachments=[attachment],
+        )
+    else:
+        ticket.attachments = [*list(ticket.attachments or []), attachment]
+        if callback_number and not ticket.callback_number:
+            ticket.callback_number = callback_number
+        ticket.updated_at = now
+    conversation.outcome = conversation.outcome or "voicemail"
+    return ticket
+
+
+def add_voicemail_transcription(
+    *,
+    session: Session,
+    ticket: Ticket | None,
+    recording_key: str,
+    transcription_key: str,
+    recording_sid: str,
+    status: str,
+    transcript: str,
+    now: datetime,
+) -> None:
+    """A voicemail's transcription goes on the contact log and its ticket's summary, once.
+
+    Args:
+        session: Database session (flushed, not committed).
+        ticket: The ticket named by the callback, if any; else the ticket the
+            voicemail was filed on.
+        recording_key: The contact-log external id of the voicemail.
+        transcription_key: The contact-log external id of this transcription
+            (a redelivery with the same key changes nothing).
+        recording_sid: The provider's id of the recording.
+        status: The provider's transcription status (``completed`` when done).
+        transcript: The transcribed text, card numbers already removed.
+        now: The time the transcription arrived.
+    """
+    recording = session.scalars(
+        select(ContactLog).where(ContactLog.external_id == recording_key)
+    ).first()
+    if ticket is None and recording is not None and recording.ticket_id is not None:
+        ticket = session.get(Ticket, recording.ticket_id)
+    existing = session.scalars(
+        select(ContactLog).where(ContactLog.external_id == transcription_key)
+    ).first()
+    if existing is not None:
+        return
+    conversation = (
+        session.get(Conversation, recording.conversation_id)
+        if recording is not None and recording.conversation_id
+        else None
+    )
+    record_contact(
+        session=session,
+        channel="voice",
+        direction="inbound",
+        kind="transcription",
+        body=transcript if status == "completed" else f"(transcription {status or 'failed'})",
+        at=now,
+        conversation=conversation,
+        ticket_id=ticket.id if ticket else None,
+        external_id=transcription_key,
+        meta={"recording_sid": recording_sid, "status": status},
+    )
+    if ticket is not None and status == "completed" and transcript:
+        ticket.summary = f"{ticket.summary}\nVoicemail transcription: {transcript}"
+        ticket.updated_at = now
