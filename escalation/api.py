@@ -8,8 +8,7 @@ request body, 429 while logins are throttled.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -29,6 +28,7 @@ from escalation.auth import (
     signer_for,
 )
 from escalation.deps import CsrServicesDep
+from escalation.http_errors import http_errors
 from escalation.presenters import account_view, entry_json, ticket_json, transcript_entries
 from escalation.replies import deliver_reply
 
@@ -60,21 +60,6 @@ class EscalateRequest(BaseModel):
 
 class NoteRequest(BaseModel):
     text: Annotated[str, Field(min_length=1, max_length=5000)]
-
-
-@contextmanager
-def http_errors() -> Iterator[None]:
-    """Queue errors as HTTP status codes (for the JSON API and the CSR pages alike)."""
-    try:
-        yield
-    except queue.TicketNotFound as error:
-        raise HTTPException(status_code=404, detail=str(error)) from error
-    except queue.Forbidden as error:
-        raise HTTPException(status_code=403, detail=str(error)) from error
-    except queue.Conflict as error:
-        raise HTTPException(status_code=409, detail=str(error)) from error
-    except queue.InvalidRequest as error:
-        raise HTTPException(status_code=422, detail=str(error)) from error
 
 
 @router.post("/auth/token")

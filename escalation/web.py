@@ -26,7 +26,6 @@ from accounts.db import SessionDep
 from accounts.models import CsrUser
 from accounts.services.tickets import OPEN_STATUSES
 from escalation import queue
-from escalation.api import http_errors
 from escalation.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -39,6 +38,7 @@ from escalation.auth import (
     signer_for,
 )
 from escalation.deps import CsrServices, CsrServicesDep, csr_services
+from escalation.http_errors import http_errors
 from escalation.presenters import (
     account_view,
     channel_label,
