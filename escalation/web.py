@@ -626,6 +626,7 @@ def supervisor_page(
             "days": days,
             "csrf_token": signer_for(services).csrf_token(sid),
             "supervisor": True,
+            "open_statuses": OPEN_STATUSES,
         },
     )
 
