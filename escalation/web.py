@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Coroutine
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -30,11 +29,14 @@ from escalation.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     SESSION_MAX_AGE,
+    CsrAction,
+    CsrPage,
+    CsrSession,
     LoginFailed,
     LoginThrottled,
     authenticate,
     client_address,
-    session_user,
+    require_supervisor,
     signer_for,
 )
 from escalation.deps import CsrServices, CsrServicesDep, csr_services
@@ -135,18 +137,6 @@ def _secure(response: Response) -> Response:
 
 def _https(services: CsrServices) -> bool:
     return services.settings.public_base_url.startswith("https://")
-
-
-def _current(request: Request, session: Session) -> tuple[CsrUser, str]:
-    found = session_user(request, session)
-    if found is None:
-        raise HTTPException(status_code=303, headers={"Location": "/csr/login"})
-    return found
-
-
-def _check_csrf(request: Request, services: CsrServices, sid: str, token: str) -> None:
-    if not signer_for(services).csrf_ok(sid, token):
-        raise HTTPException(status_code=403, detail="invalid CSRF token; reload the page")
 
 
 def _render(
@@ -270,12 +260,8 @@ def login(
 
 
 @router.post("/logout")
-def logout(
-    request: Request, session: SessionDep, services: CsrServicesDep, csrf_token: str = Form("")
-) -> Response:
+def logout(user: CsrAction) -> Response:
     """End the session."""
-    _, sid = _current(request, session)
-    _check_csrf(request, services, sid, csrf_token)
     response = RedirectResponse("/csr/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -318,6 +304,7 @@ def _queue_values(session: Session, user: CsrUser, view: str, page: int) -> dict
 @router.get("/")
 def queue_page(
     request: Request,
+    csr: CsrPage,
     session: SessionDep,
     services: CsrServicesDep,
     view: str = "available",
@@ -325,13 +312,12 @@ def queue_page(
     msg: str = "",
 ) -> Response:
     """The queue: what the CSR's level may take, by priority and due time."""
-    user, sid = _current(request, session)
-    values = _queue_values(session, user, view, page)
+    values = _queue_values(session, csr.user, view, page)
     values.update(
         view_names=VIEW_NAMES,
-        csrf_token=signer_for(services).csrf_token(sid),
+        csrf_token=csr.csrf_token,
         message=MESSAGES.get(msg, ""),
-        supervisor=is_supervisor(user.level),
+        supervisor=is_supervisor(csr.user.level),
     )
     return _render(request, services, "queue.html", values)
 
@@ -339,26 +325,22 @@ def queue_page(
 @router.get("/queue/rows")
 def queue_rows(
     request: Request,
+    csr: CsrPage,
     session: SessionDep,
     services: CsrServicesDep,
     view: str = "available",
     page: int = 1,
 ) -> Response:
     """The queue table's rows (polled by the page for live updates)."""
-    user, _ = _current(request, session)
-    values = _queue_values(session, user, view, page)
+    values = _queue_values(session, csr.user, view, page)
     response = _render(request, services, "_queue_rows.html", values)
     response.headers["X-Queue-Total"] = str(values["total"])
     return response
 
 
 @router.post("/next")
-def take_next(
-    request: Request, session: SessionDep, services: CsrServicesDep, csrf_token: str = Form("")
-) -> Response:
+def take_next(user: CsrAction, session: SessionDep, services: CsrServicesDep) -> Response:
     """Claim the most urgent ticket the CSR may take."""
-    user, sid = _current(request, session)
-    _check_csrf(request, services, sid, csrf_token)
     with http_errors():
         ticket = queue.claim_next(session=session, user=user, now=services.clock.now())
     session.commit()
@@ -415,24 +397,27 @@ def _ticket_values(
 
 @router.get("/tickets/{ticket_id}")
 def ticket_page(
-    ticket_id: int, request: Request, session: SessionDep, services: CsrServicesDep, msg: str = ""
+    ticket_id: int,
+    request: Request,
+    csr: CsrPage,
+    session: SessionDep,
+    services: CsrServicesDep,
+    msg: str = "",
 ) -> Response:
     """Transcript, account summary, tier, notes, reply and resolve."""
-    user, sid = _current(request, session)
-    values = _ticket_values(session, services, user, ticket_id)
-    values.update(csrf_token=signer_for(services).csrf_token(sid), message=MESSAGES.get(msg, ""))
+    values = _ticket_values(session, services, csr.user, ticket_id)
+    values.update(csrf_token=csr.csrf_token, message=MESSAGES.get(msg, ""))
     return _render(request, services, "ticket.html", values)
 
 
 @router.get("/tickets/{ticket_id}/transcript")
 def ticket_transcript(
-    ticket_id: int, request: Request, session: SessionDep, services: CsrServicesDep
+    ticket_id: int, request: Request, csr: CsrPage, session: SessionDep, services: CsrServicesDep
 ) -> Response:
     """The transcript fragment (polled for live updates)."""
-    user, _ = _current(request, session)
     # Polled every few seconds: fetch the transcript only, not the whole ticket page.
     with http_errors():
-        ticket = queue.get_ticket(session=session, user=user, ticket_id=ticket_id)
+        ticket = queue.get_ticket(session=session, user=csr.user, ticket_id=ticket_id)
     transcript = transcript_entries(session=session, ticket=ticket)
     return _render(request, services, "_transcript.html", {"transcript": transcript})
 
@@ -441,27 +426,14 @@ def _done(ticket_id: int, msg: str) -> RedirectResponse:
     return RedirectResponse(f"/csr/tickets/{ticket_id}?msg={msg}", status_code=303)
 
 
-def _action_user(
-    request: Request, session: Session, services: CsrServices, csrf_token: str
-) -> tuple[CsrUser, datetime]:
-    user, sid = _current(request, session)
-    _check_csrf(request, services, sid, csrf_token)
-    return user, services.clock.now()
-
-
 def _transition(path: str, action: Callable[..., Any], message: str) -> None:
     """A form button that moves the ticket (claim, release, waiting) and shows the result."""
 
     def handler(
-        ticket_id: int,
-        request: Request,
-        session: SessionDep,
-        services: CsrServicesDep,
-        csrf_token: str = Form(""),
+        ticket_id: int, user: CsrAction, session: SessionDep, services: CsrServicesDep
     ) -> Response:
-        user, now = _action_user(request, session, services, csrf_token)
         with http_errors():
-            action(session=session, user=user, ticket_id=ticket_id, now=now)
+            action(session=session, user=user, ticket_id=ticket_id, now=services.clock.now())
         session.commit()
         return _done(ticket_id, message)
 
@@ -476,13 +448,12 @@ _transition("waiting", queue.set_waiting, "waiting")
 @router.post("/tickets/{ticket_id}/reply")
 def reply_ticket(
     ticket_id: int,
-    request: Request,
+    user: CsrAction,
     session: SessionDep,
     services: CsrServicesDep,
     text: str = Form(..., max_length=5000),
-    csrf_token: str = Form(""),
 ) -> Response:
-    user, now = _action_user(request, session, services, csrf_token)
+    now = services.clock.now()
     with http_errors():
         ticket = queue.held_ticket(session=session, user=user, ticket_id=ticket_id)
         result = deliver_reply(
@@ -505,13 +476,12 @@ def reply_ticket(
 @router.post("/tickets/{ticket_id}/note")
 def note_ticket(
     ticket_id: int,
-    request: Request,
+    user: CsrAction,
     session: SessionDep,
     services: CsrServicesDep,
     text: str = Form(..., max_length=5000),
-    csrf_token: str = Form(""),
 ) -> Response:
-    user, now = _action_user(request, session, services, csrf_token)
+    now = services.clock.now()
     with http_errors():
         queue.add_note(session=session, user=user, ticket_id=ticket_id, text=text, now=now)
     session.commit()
@@ -521,14 +491,13 @@ def note_ticket(
 @router.post("/tickets/{ticket_id}/resolve")
 def resolve_ticket(
     ticket_id: int,
-    request: Request,
+    user: CsrAction,
     session: SessionDep,
     services: CsrServicesDep,
     disposition: str = Form(..., max_length=40),
     note: str = Form("", max_length=5000),
-    csrf_token: str = Form(""),
 ) -> Response:
-    user, now = _action_user(request, session, services, csrf_token)
+    now = services.clock.now()
     with http_errors():
         queue.resolve(
             session=session,
@@ -545,14 +514,13 @@ def resolve_ticket(
 @router.post("/tickets/{ticket_id}/escalate")
 def escalate_ticket(
     ticket_id: int,
-    request: Request,
+    user: CsrAction,
     session: SessionDep,
     services: CsrServicesDep,
     level: str = Form(..., max_length=10),
     reason: str = Form(..., max_length=200),
-    csrf_token: str = Form(""),
 ) -> Response:
-    user, now = _action_user(request, session, services, csrf_token)
+    now = services.clock.now()
     with http_errors():
         queue.escalate(
             session=session,
@@ -573,13 +541,12 @@ def escalate_ticket(
 @router.post("/tickets/{ticket_id}/reassign")
 def reassign_ticket(
     ticket_id: int,
-    request: Request,
+    user: CsrAction,
     session: SessionDep,
     services: CsrServicesDep,
     username: str = Form(..., max_length=64),
-    csrf_token: str = Form(""),
 ) -> Response:
-    user, now = _action_user(request, session, services, csrf_token)
+    now = services.clock.now()
     with http_errors():
         queue.reassign(
             session=session, user=user, ticket_id=ticket_id, to_username=username, now=now
@@ -591,11 +558,13 @@ def reassign_ticket(
 # -- supervisor -------------------------------------------------------------------------
 
 
-def _supervisor(request: Request, session: Session) -> tuple[CsrUser, str]:
-    user, sid = _current(request, session)
-    if not is_supervisor(user.level):
-        raise HTTPException(status_code=403, detail="Senior CSR or manager only")
-    return user, sid
+def supervisor_session(csr: CsrPage) -> CsrSession:
+    """FastAPI dependency: a logged-in Senior CSR or manager; 403 for anyone else."""
+    require_supervisor(csr.user)
+    return csr
+
+
+SupervisorPage = Annotated[CsrSession, Depends(supervisor_session)]
 
 
 def _report_days(days: int) -> int:
@@ -610,10 +579,13 @@ def _report(session: Session, services: CsrServices, days: int) -> SupervisorRep
 
 @router.get("/supervisor")
 def supervisor_page(
-    request: Request, session: SessionDep, services: CsrServicesDep, days: int = 7
+    request: Request,
+    csr: SupervisorPage,
+    session: SessionDep,
+    services: CsrServicesDep,
+    days: int = 7,
 ) -> Response:
     """Queue depth by level, past due, containment, reasons, volume by channel and hour."""
-    user, sid = _supervisor(request, session)
     days = _report_days(days)
     report = _report(session, services, days)
     return _render(
@@ -622,9 +594,9 @@ def supervisor_page(
         "supervisor.html",
         {
             "report": report,
-            "user": user,
+            "user": csr.user,
             "days": days,
-            "csrf_token": signer_for(services).csrf_token(sid),
+            "csrf_token": csr.csrf_token,
             "supervisor": True,
             "open_statuses": OPEN_STATUSES,
         },
@@ -633,10 +605,9 @@ def supervisor_page(
 
 @router.get("/supervisor.csv")
 def supervisor_csv(
-    request: Request, session: SessionDep, services: CsrServicesDep, days: int = 7
+    csr: SupervisorPage, session: SessionDep, services: CsrServicesDep, days: int = 7
 ) -> Response:
     """The supervisor figures as CSV."""
-    _supervisor(request, session)
     report = _report(session, services, _report_days(days))
     stamp = services.clock.now().astimezone(services.district.tz).strftime("%Y%m%d-%H%M")
     return PlainTextResponse(
