@@ -12,12 +12,12 @@ from accounts.db import SessionDep
 from accounts.models import CsrUser
 from accounts.services.tickets import OPEN_STATUSES
 from escalation import queue
+from escalation.actions import MESSAGES
 from escalation.auth import CsrAction, CsrPage
 from escalation.deps import CsrServicesDep
 from escalation.http_errors import http_errors
 from escalation.pages import HtmlErrorsRoute, render
 from escalation.routing import is_supervisor
-from escalation.ticket_pages import MESSAGES
 
 router = APIRouter(route_class=HtmlErrorsRoute)
 

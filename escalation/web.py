@@ -2,8 +2,8 @@
 
 The pages live in their own modules (login, queue, ticket, supervisor) and are
 made the same way (:mod:`escalation.pages`); every form carries a CSRF token
-(:data:`escalation.auth.CsrAction`) and every action checks the CSR's level and
-role in :mod:`escalation.queue`.
+(:data:`escalation.auth.CsrAction`) and every action goes through the one table of
+:mod:`escalation.actions`, which the JSON API serves too.
 """
 
 from __future__ import annotations
