@@ -3,21 +3,20 @@
 Bearer-token authentication; 401 without a valid token, 403 for an action the
 CSR's level or role may not take, 404 for a ticket that does not exist, 409 when
 another CSR holds the ticket (or its state forbids the action), 422 for a bad
-request body, 429 while logins are throttled.
+request body, 429 while logins are throttled. Each entry of
+:data:`escalation.actions.ACTIONS` is a ``POST /api/tickets/{id}/<name>`` here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from accounts.db import SessionDep
-from accounts.models import Ticket
 from escalation import queue
+from escalation.actions import ACTIONS, Action, perform
 from escalation.auth import (
     TOKEN_MAX_AGE,
     ApiUser,
@@ -25,12 +24,11 @@ from escalation.auth import (
     LoginThrottled,
     authenticate,
     client_address,
-    require_supervisor,
     signer_for,
 )
 from escalation.deps import CsrServicesDep
+from escalation.http_errors import http_errors
 from escalation.presenters import account_view, entry_json, ticket_json, transcript_entries
-from escalation.replies import deliver_reply
 
 router = APIRouter(prefix="/api", tags=["csr-api"])
 
@@ -38,43 +36,6 @@ router = APIRouter(prefix="/api", tags=["csr-api"])
 class TokenRequest(BaseModel):
     username: Annotated[str, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=1, max_length=256)]
-
-
-class ReplyRequest(BaseModel):
-    text: Annotated[str, Field(min_length=1, max_length=5000)]
-
-
-class ResolveRequest(BaseModel):
-    disposition: Annotated[str, Field(min_length=1, max_length=40)]
-    note: Annotated[str, Field(max_length=5000)] = ""
-
-
-class ReassignRequest(BaseModel):
-    username: Annotated[str, Field(min_length=1, max_length=64)]
-
-
-class EscalateRequest(BaseModel):
-    level: Annotated[str, Field(min_length=1, max_length=10)]
-    reason: Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class NoteRequest(BaseModel):
-    text: Annotated[str, Field(min_length=1, max_length=5000)]
-
-
-@contextmanager
-def http_errors() -> Iterator[None]:
-    """Queue errors as HTTP status codes (for the JSON API and the CSR pages alike)."""
-    try:
-        yield
-    except queue.TicketNotFound as error:
-        raise HTTPException(status_code=404, detail=str(error)) from error
-    except queue.Forbidden as error:
-        raise HTTPException(status_code=403, detail=str(error)) from error
-    except queue.Conflict as error:
-        raise HTTPException(status_code=409, detail=str(error)) from error
-    except queue.InvalidRequest as error:
-        raise HTTPException(status_code=422, detail=str(error)) from error
 
 
 @router.post("/auth/token")
@@ -151,132 +112,30 @@ def get_ticket(
     return data
 
 
-def _transition(path: str, action: Callable[..., Ticket], summary: str) -> None:
-    """An endpoint that moves the ticket (claim, release, waiting) and returns it."""
+def _endpoint(action: Action[Any]) -> None:
+    """The JSON endpoint of ``action``: do it, answer with what it did."""
 
     def handler(
-        ticket_id: int, user: ApiUser, session: SessionDep, services: CsrServicesDep
+        ticket_id: int,
+        user: ApiUser,
+        session: SessionDep,
+        services: CsrServicesDep,
+        fields: BaseModel,
     ) -> dict[str, Any]:
-        with http_errors():
-            ticket = action(
-                session=session, user=user, ticket_id=ticket_id, now=services.clock.now()
-            )
-        session.commit()
-        return ticket_json(ticket)
-
-    router.post(f"/tickets/{{ticket_id}}/{path}", name=path, description=summary)(handler)
-
-
-_transition("claim", queue.claim, "Take the ticket; 409 when another CSR holds it.")
-_transition("release", queue.release, "Put the ticket back in the queue.")
-_transition("waiting", queue.set_waiting, "Mark the ticket as waiting on the customer.")
-
-
-@router.post("/tickets/{ticket_id}/reply")
-def reply(
-    ticket_id: int, body: ReplyRequest, user: ApiUser, session: SessionDep, services: CsrServicesDep
-) -> dict[str, Any]:
-    """Answer the customer on the ticket's channel (the caller must hold the ticket)."""
-    with http_errors():
-        ticket = queue.held_ticket(session=session, user=user, ticket_id=ticket_id)
-        result = deliver_reply(
+        return perform(
+            action,
             session=session,
-            ticket=ticket,
-            user=user,
-            text=body.text,
-            now=services.clock.now(),
-            district=services.district,
-            sms=services.sms_sender,
-        )
-    session.commit()
-    return {
-        "ticket": ticket_id,
-        "channel": result.channel,
-        "status": result.status,
-        "outbound_ids": result.outbound_ids,
-        "callback_number": result.callback_number or None,
-    }
-
-
-@router.post("/tickets/{ticket_id}/notes")
-def add_note(
-    ticket_id: int, body: NoteRequest, user: ApiUser, session: SessionDep, services: CsrServicesDep
-) -> dict[str, Any]:
-    """An internal note."""
-    with http_errors():
-        entry = queue.add_note(
-            session=session,
+            services=services,
             user=user,
             ticket_id=ticket_id,
-            text=body.text,
-            now=services.clock.now(),
-        )
-    session.commit()
-    return entry_json(entry)
+            fields=fields,
+        ).answer()
+
+    handler.__annotations__["fields"] = action.fields_param(form=False)
+    router.post(
+        f"/tickets/{{ticket_id}}/{action.api_path}", name=action.name, description=action.help
+    )(handler)
 
 
-@router.post("/tickets/{ticket_id}/escalate")
-def escalate(
-    ticket_id: int,
-    body: EscalateRequest,
-    user: ApiUser,
-    session: SessionDep,
-    services: CsrServicesDep,
-) -> dict[str, Any]:
-    """Send the ticket to a higher level."""
-    with http_errors():
-        ticket = queue.escalate(
-            session=session,
-            user=user,
-            ticket_id=ticket_id,
-            to_level=body.level,
-            reason=body.reason,
-            now=services.clock.now(),
-            calendar=services.calendar,
-        )
-    session.commit()
-    return ticket_json(ticket)
-
-
-@router.post("/tickets/{ticket_id}/reassign")
-def reassign(
-    ticket_id: int,
-    body: ReassignRequest,
-    user: ApiUser,
-    session: SessionDep,
-    services: CsrServicesDep,
-) -> dict[str, Any]:
-    """Give the ticket to another CSR (Senior CSR or manager only)."""
-    require_supervisor(user)
-    with http_errors():
-        ticket = queue.reassign(
-            session=session,
-            user=user,
-            ticket_id=ticket_id,
-            to_username=body.username,
-            now=services.clock.now(),
-        )
-    session.commit()
-    return ticket_json(ticket)
-
-
-@router.post("/tickets/{ticket_id}/resolve")
-def resolve(
-    ticket_id: int,
-    body: ResolveRequest,
-    user: ApiUser,
-    session: SessionDep,
-    services: CsrServicesDep,
-) -> dict[str, Any]:
-    """Resolve with a disposition code; the bot resumes the conversation."""
-    with http_errors():
-        ticket = queue.resolve(
-            session=session,
-            user=user,
-            ticket_id=ticket_id,
-            disposition=body.disposition,
-            note=body.note,
-            now=services.clock.now(),
-        )
-    session.commit()
-    return ticket_json(ticket)
+for _action in ACTIONS:
+    _endpoint(_action)

@@ -7,6 +7,9 @@
 * API clients get a bearer token of the same construction with another salt.
 * Every form carries a CSRF token bound to the session; the login form, which has
   no session yet, binds its token to a random pre-login cookie.
+* FastAPI dependencies name who is asking: ``ApiUser`` (bearer token, 401 without
+  one), ``CsrPage`` (session cookie; a redirect to the login page without one) and
+  ``CsrAction`` (a ``CsrPage`` posting a form with its CSRF token; 403 without it).
 * Failed logins are counted in the database (shared by every worker): too many
   for one username or from one address within the window and logins are refused
   for a while, right password or not.
@@ -22,7 +25,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Form, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -184,6 +187,46 @@ def session_user(request: Request, session: Session) -> tuple[CsrUser, str] | No
     if user is None or payload is None:
         return None
     return user, str(payload.get("s", ""))
+
+
+@dataclass(frozen=True)
+class CsrSession:
+    """A CSR logged in to the app, and the CSRF token their forms carry.
+
+    Attributes:
+        user: The CSR.
+        sid: The session id (what the CSRF token is bound to).
+        csrf_token: The token every form on the CSR's pages carries.
+    """
+
+    user: CsrUser
+    sid: str
+    csrf_token: str
+
+
+def csr_page(request: Request, session: SessionDep) -> CsrSession:
+    """FastAPI dependency: the CSR of the session cookie; to the login page without one."""
+    found = session_user(request, session)
+    if found is None:
+        # A 303 that the CSR pages' route class turns into the redirect.
+        raise HTTPException(status_code=303, headers={"Location": "/csr/login"})
+    user, sid = found
+    return CsrSession(
+        user=user, sid=sid, csrf_token=signer_for(csr_services(request)).csrf_token(sid)
+    )
+
+
+CsrPage = Annotated[CsrSession, Depends(csr_page)]
+
+
+def csr_action(request: Request, page: CsrPage, csrf_token: Annotated[str, Form()] = "") -> CsrUser:
+    """FastAPI dependency: the CSR posting a form; 403 unless it carries their CSRF token."""
+    if not signer_for(csr_services(request)).csrf_ok(page.sid, csrf_token):
+        raise HTTPException(status_code=403, detail="invalid CSRF token; reload the page")
+    return page.user
+
+
+CsrAction = Annotated[CsrUser, Depends(csr_action)]
 
 
 def api_user(request: Request, session: SessionDep) -> CsrUser:

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from accounts.business_calendar import BusinessCalendar
-from accounts.models import Account, ContactLog, Conversation, CsrUser, Ticket
+from accounts.models import TICKET_STATUSES, Account, ContactLog, Conversation, CsrUser, Ticket
 from accounts.services.contacts import record_contact
 from accounts.services.tickets import OPEN_STATUSES, open_ticket_of
 from escalation.routing import (
@@ -58,7 +58,6 @@ __all__ = [
 ]
 
 CLAIMABLE_STATUSES = ("new", "waiting")
-LIST_STATUSES = ("new", "claimed", "waiting", "resolved", "closed")
 MAX_PAGE = 200
 
 
@@ -165,7 +164,7 @@ def list_tickets(
         InvalidRequest: An unknown status.
     """
     statuses = (status,) if isinstance(status, str) else tuple(status or OPEN_STATUSES)
-    unknown = [s for s in statuses if s not in LIST_STATUSES]
+    unknown = [s for s in statuses if s not in TICKET_STATUSES]
     if unknown:
         raise InvalidRequest(f"unknown status {unknown[0]!r}")
     conditions = [_visible(user), Ticket.status.in_(statuses)]

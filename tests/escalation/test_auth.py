@@ -1,4 +1,7 @@
-"""Passwords, signed sessions and tokens, CSRF tokens and login throttling (both databases)."""
+"""Passwords, signed sessions and tokens, CSRF tokens and login throttling (both databases).
+
+Also the dependencies of the CSR pages: a login for every page, a CSRF token for every form.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from escalation.auth import (
     _user_from_payload,
     authenticate,
 )
+from tests.escalation.conftest import CsrApp
 
 
 def user(session: Session, username: str) -> CsrUser:
@@ -131,3 +135,19 @@ def test_login_throttling_per_address(seeded: Session, clock: FixedClock) -> Non
         ).username
         == "csr1"
     )
+
+
+def test_pages_need_a_login(csr_app: CsrApp) -> None:
+    client = csr_app.browser()
+    for path in ("/csr/", "/csr/tickets/1", "/csr/supervisor", "/csr/queue/rows"):
+        response = client.get(path)
+        assert response.status_code == 303, path
+        assert response.headers["location"] == "/csr/login"
+
+
+def test_logout_and_take_next_need_csrf(csr_app: CsrApp) -> None:
+    client = csr_app.browser("csr1")
+    assert client.post("/csr/logout", data={"csrf_token": "bad"}).status_code == 403
+    assert client.post("/csr/next", data={"csrf_token": "bad"}).status_code == 403
+    token = csr_app.form_token(client)
+    assert client.post("/csr/logout", data={"csrf_token": token}).status_code == 303
