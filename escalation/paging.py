@@ -43,6 +43,7 @@ from accounts.phone import normalize_phone
 from accounts.redact import mask_address
 from accounts.routing import EMERGENCY
 from accounts.services.contacts import record_contact
+from accounts.services.tickets import OPEN_STATUSES
 from accounts.settings import Settings
 from escalation.oncall import PagingPolicy, Roster, on_call_at, on_call_phones
 
@@ -66,7 +67,6 @@ logger = logging.getLogger(__name__)
 #: Pages still waiting for an acknowledgment ("failed" delivery still waits: the
 #: other channel of the same step may have reached the person).
 OUTSTANDING = ("sent", "failed")
-CLOSED_TICKET = ("resolved", "closed")
 #: An emergency ticket older than this that was never paged is left to the CSR queue.
 UNPAGED_LOOKBACK = timedelta(hours=6)
 _SMS_LIMIT = 600
@@ -551,7 +551,7 @@ def _page_unpaged(
         .where(
             Ticket.priority == EMERGENCY,
             Ticket.intent == "report_emergency",
-            Ticket.status.not_in(CLOSED_TICKET),
+            Ticket.status.in_(OPEN_STATUSES),
             Ticket.created_at >= now - UNPAGED_LOOKBACK,
             ~Ticket.id.in_(select(Page.ticket_id)),
             ~Ticket.id.in_(handled),
@@ -591,7 +591,7 @@ def tick(*, session: Session, now: datetime, transport: PageTransport, policy: P
             continue
         pages = _pages(session, ticket_id)
         outstanding = [p for p in pages if p.status in OUTSTANDING]
-        if ticket.status in CLOSED_TICKET:
+        if ticket.status not in OPEN_STATUSES:
             for page in outstanding:
                 page.status = "expired"
             _log(
@@ -711,7 +711,7 @@ def _paged_tickets(session: Session, phone: str) -> list[Ticket]:
     statement = (
         select(Ticket)
         .join(Page, Page.ticket_id == Ticket.id)
-        .where(Page.phone == phone, Ticket.status.not_in(CLOSED_TICKET))
+        .where(Page.phone == phone, Ticket.status.in_(OPEN_STATUSES))
         .order_by(Page.sent_at.desc(), Page.id.desc())
     )
     seen: dict[int, Ticket] = {}
