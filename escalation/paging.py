@@ -13,54 +13,34 @@ policy's plan: page the primary again, then the backup; when the plan is used
 up the pages expire and the ticket stays at the top of the CSR queue with an
 "unanswered" entry on it. A late ACK is still accepted.
 
-Acknowledgments arrive as an SMS from a roster phone (:func:`handle_page_reply`,
-called by the SMS webhook before anything else) or as digit 1 on the page call
-(``POST /twilio/page/ack``, :mod:`escalation.paging_routes`).
-
-The twilio client is synchronous: async callers run these functions in a
-worker thread (``starlette.concurrency.run_in_threadpool``).
+What a page says is :mod:`escalation.page_copy`, how it goes out
+:mod:`escalation.page_transport`, acknowledgments :mod:`escalation.page_acks`;
+:class:`escalation.pager.Pager` is what the rest of the product holds.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from twilio.base.exceptions import TwilioRestException
-from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from accounts.clock import Clock, as_utc
-from accounts.models import Account, ContactLog, OutboundMessage, Page, ServiceRequest, Ticket
-from accounts.phone import normalize_phone
-from accounts.redact import mask_address
+from accounts.clock import as_utc
+from accounts.models import Account, ContactLog, Page, Ticket
 from accounts.routing import EMERGENCY
 from accounts.services.contacts import record_contact
 from accounts.services.tickets import OPEN_STATUSES
-from accounts.settings import Settings
-from escalation.oncall import PagingPolicy, Roster, on_call_at, on_call_phones
-
-__all__ = [
-    "EmergencyDetails",
-    "PageTransport",
-    "Pager",
-    "TwilioPageTransport",
-    "acknowledge",
-    "emergency_details",
-    "handle_page_reply",
-    "page_for_emergency",
-    "page_sms_text",
-    "page_twiml",
-    "paging_state",
-    "tick",
-]
+from escalation.oncall import PagingPolicy, Roster, on_call_at
+from escalation.page_copy import (
+    EmergencyDetails,
+    emergency_details,
+    page_sms_text,
+    page_speech,
+    page_twiml,
+)
+from escalation.page_transport import PageTransport
 
 logger = logging.getLogger(__name__)
 
@@ -69,222 +49,9 @@ logger = logging.getLogger(__name__)
 OUTSTANDING = ("sent", "failed")
 #: An emergency ticket older than this that was never paged is left to the CSR queue.
 UNPAGED_LOOKBACK = timedelta(hours=6)
-_SMS_LIMIT = 600
-
-_ACK = re.compile(r"^\s*(?:ack|acknowledged?|ok\s+ack)\b[\s#:.-]*(\d+)?\s*[.!]*\s*$", re.I)
 
 
-# -- what a page says -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EmergencyDetails:
-    """What the on-call person needs: where, who called, what is happening."""
-
-    address: str
-    caller: str
-    description: str
-    kind: str
-
-
-def emergency_details(
-    *,
-    session: Session,
-    ticket: Ticket,
-    address: str = "",
-    caller: str = "",
-    description: str = "",
-) -> EmergencyDetails:
-    """The page's facts: explicit values first, then the ticket's service request.
-
-    The address falls back to the latest emergency service request of the
-    ticket's conversation, then the account's service address; the caller to
-    the ticket's callback number or the customer's phone.
-    """
-    request: ServiceRequest | None = None
-    if ticket.conversation_id is not None:
-        request = session.scalars(
-            select(ServiceRequest)
-            .where(ServiceRequest.conversation_id == ticket.conversation_id)
-            .order_by(ServiceRequest.id.desc())
-            .limit(1)
-        ).first()
-    account = session.get(Account, ticket.account_id) if ticket.account_id else None
-    where = (
-        address
-        or (request.address if request else "")
-        or (account.service_address if account else "")
-    )
-    who = caller or ticket.callback_number or ticket.customer_address
-    what = description or (request.description if request else "") or ticket.summary
-    kind = ((request.type if request else "") or ticket.reason or ticket.intent).replace("_", " ")
-    if "emergenc" in kind:
-        kind = "emergency"
-    return EmergencyDetails(
-        address=where.strip() or "address not given",
-        caller=who.strip() or "unknown",
-        description=" ".join(what.split()),
-        kind=kind,
-    )
-
-
-def page_sms_text(ticket: Ticket, details: EmergencyDetails) -> str:
-    """The SMS page: ticket, kind, address, caller, description, "Reply ACK"."""
-    label = f" ({details.kind})" if details.kind != "emergency" else ""
-    head = f"EMERGENCY #{ticket.id}{label}: {details.address}. Caller {details.caller}."
-    tail = f" Reply ACK {ticket.id} to acknowledge."
-    room = _SMS_LIMIT - len(head) - len(tail) - 3
-    description = details.description
-    if len(description) > room:
-        # ASCII dots: one character outside GSM-7 would make the page UCS-2 (70/segment).
-        description = description[: max(room - 3, 0)].rstrip() + "..."
-    return f'{head} "{description}"{tail}' if description else head + tail
-
-
-def _spoken_number(number: str) -> str:
-    digits = re.sub(r"\D", "", number)
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    if len(digits) == 10:
-        groups = (digits[:3], digits[3:6], digits[6:])
-        return ", ".join(" ".join(group) for group in groups)
-    return " ".join(digits) if digits else number
-
-
-def page_speech(ticket: Ticket, details: EmergencyDetails, district_name: str) -> str:
-    """What the page call says before asking for 1."""
-    return (
-        f"This is the {district_name} emergency page. Emergency number {ticket.id}: "
-        f"{details.kind} at {details.address}. Caller's number: {_spoken_number(details.caller)}. "
-        f"Report: {details.description}"
-    )
-
-
-def page_twiml(*, speech: str, ack_url: str) -> str:
-    """TwiML for the page call: say it twice inside a one-digit ``<Gather>``."""
-    response = VoiceResponse()
-    gather = Gather(num_digits=1, action=ack_url, method="POST", timeout=8, input="dtmf")
-    for _ in range(2):
-        gather.say(speech, voice="Polly.Joanna", language="en-US")
-        gather.say("Press 1 to acknowledge.", voice="Polly.Joanna", language="en-US")
-    response.append(gather)
-    response.say(
-        "No acknowledgment received. You will be paged again.",
-        voice="Polly.Joanna",
-        language="en-US",
-    )
-    response.hangup()
-    return str(response)
-
-
-# -- how pages go out --------------------------------------------------------------
-
-
-class PageTransport(Protocol):
-    """Sends pages: the SMS through the outbound SMS sender, the call through Twilio."""
-
-    district_name: str
-
-    def ack_url(self, page_id: int) -> str:
-        """The absolute URL the page call's ``<Gather>`` posts to."""
-        ...
-
-    def send_sms(
-        self, *, session: Session, to: str, body: str, ticket_id: int
-    ) -> list[OutboundMessage]:
-        """Send (or try to send) a page SMS; returns its outbox rows."""
-        ...
-
-    def place_call(
-        self, *, session: Session, to: str, twiml: str, spoken: str, ticket_id: int
-    ) -> OutboundMessage:
-        """Place a page call; returns its outbox row."""
-        ...
-
-
-def _console_writer(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-@dataclass
-class TwilioPageTransport:
-    """Pages through the channels' :class:`~channels.outbound_sms.SmsSender` and Twilio calls.
-
-    Attributes:
-        sms_sender: The gateway's outbound SMS sender (opt-outs, pacing, retries).
-        client: A ``twilio.rest.Client`` for ``calls.create``; ``None`` (the demo)
-            writes the outbox row and prints the call to the console.
-        settings: From number and public base URL.
-        clock: Timestamps.
-        ack_path: The gateway path page calls post their keys to.
-        district_name: Said at the start of the call.
-    """
-
-    sms_sender: Any
-    client: Any
-    settings: Settings
-    clock: Clock
-    ack_path: str
-    district_name: str = "water district"
-    console: Callable[[str], None] = field(default=_console_writer)
-
-    def ack_url(self, page_id: int) -> str:
-        return f"{self.settings.public_base_url.rstrip('/')}{self.ack_path}?page={page_id}"
-
-    def send_sms(
-        self, *, session: Session, to: str, body: str, ticket_id: int
-    ) -> list[OutboundMessage]:
-        rows: list[OutboundMessage] = self.sms_sender.send(
-            session=session, to=to, body=body, purpose="page", ticket_id=ticket_id, record=False
-        )
-        return rows
-
-    def place_call(
-        self, *, session: Session, to: str, twiml: str, spoken: str, ticket_id: int
-    ) -> OutboundMessage:
-        now = self.clock.now()
-        row = OutboundMessage(
-            channel="voice",
-            purpose="page",
-            to_address=to,
-            from_address=self.settings.twilio.from_number,
-            body=spoken,
-            headers={"twiml": twiml},
-            status="queued",
-            attempts=1,
-            next_attempt_at=now,
-            created_at=now,
-            ticket_id=ticket_id,
-        )
-        session.add(row)
-        session.flush()
-        if self.client is None:
-            row.status, row.sent_at = "console", now
-            self.console(f"[page call to {mask_address(to)}] {spoken}")
-            return row
-        try:
-            call = self.client.calls.create(
-                to=to, from_=self.settings.twilio.from_number, twiml=twiml
-            )
-        except TwilioRestException as exc:
-            row.status, row.last_error = "failed", f"twilio {exc.status} code {exc.code}"[:300]
-            logger.warning("page call %s failed: %s", row.id, row.last_error)
-            return row
-        except requests.exceptions.RequestException as exc:
-            row.status, row.last_error = "failed", type(exc).__name__
-            logger.warning("page call %s failed: %s", row.id, row.last_error)
-            return row
-        row.provider_id = str(call.sid)
-        row.status = str(call.status or "queued")
-        row.sent_at = self.clock.now()
-        return row
-
-
-# -- paging ----------------------------------------------------------------------
-
-
-def _log(
+def log_on_ticket(
     session: Session,
     ticket: Ticket,
     *,
@@ -322,7 +89,7 @@ def _log_page(
     body: str,
 ) -> None:
     """One page (an SMS or a call to the on-call person) in the ticket's contact log."""
-    _log(
+    log_on_ticket(
         session,
         ticket,
         kind="page",
@@ -340,13 +107,13 @@ def _log_page(
     )
 
 
-def _pages(session: Session, ticket_id: int) -> list[Page]:
+def pages_of(session: Session, ticket_id: int) -> list[Page]:
     return list(session.scalars(select(Page).where(Page.ticket_id == ticket_id).order_by(Page.id)))
 
 
 def paging_state(*, session: Session, ticket: Ticket) -> str:
     """``none`` (never paged), ``waiting``, ``acked`` or ``unanswered``."""
-    pages = _pages(session, ticket.id)
+    pages = pages_of(session, ticket.id)
     if not pages:
         return "none"
     if any(p.status == "acked" for p in pages):
@@ -462,7 +229,7 @@ def _next_steps(
         )
         if pages:
             return pages
-        _log(
+        log_on_ticket(
             session,
             ticket,
             kind="page_skipped",
@@ -506,7 +273,7 @@ def page_for_emergency(
         the ticket was paged before.
     """
     policy = policy or PagingPolicy()
-    if _pages(session, ticket.id):
+    if pages_of(session, ticket.id):
         return []
     if ticket.priority != EMERGENCY:
         ticket.priority = EMERGENCY
@@ -524,7 +291,7 @@ def page_for_emergency(
         details=details,
     )
     if not pages:
-        _log(
+        log_on_ticket(
             session,
             ticket,
             kind="page_unanswered",
@@ -589,12 +356,12 @@ def tick(*, session: Session, now: datetime, transport: PageTransport, policy: P
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
             continue
-        pages = _pages(session, ticket_id)
+        pages = pages_of(session, ticket_id)
         outstanding = [p for p in pages if p.status in OUTSTANDING]
         if ticket.status not in OPEN_STATUSES:
             for page in outstanding:
                 page.status = "expired"
-            _log(
+            log_on_ticket(
                 session,
                 ticket,
                 kind="page_stopped",
@@ -609,7 +376,7 @@ def tick(*, session: Session, now: datetime, transport: PageTransport, policy: P
         for page in outstanding:
             page.status = "expired"
         names = sorted({p.name for p in outstanding})
-        _log(
+        log_on_ticket(
             session,
             ticket,
             kind="page_expired",
@@ -635,7 +402,7 @@ def tick(*, session: Session, now: datetime, transport: PageTransport, policy: P
             details=details,
         )
         if not sent:
-            _log(
+            log_on_ticket(
                 session,
                 ticket,
                 kind="page_unanswered",
@@ -649,202 +416,3 @@ def tick(*, session: Session, now: datetime, transport: PageTransport, policy: P
         moved += 1
     session.flush()
     return moved
-
-
-# -- acknowledgments ----------------------------------------------------------------
-
-
-def acknowledge(*, session: Session, ticket: Ticket, phone: str, now: datetime, via: str) -> bool:
-    """Record that the person at ``phone`` acknowledged the ticket's page.
-
-    Returns:
-        True when this acknowledged it; False when it was acknowledged already.
-    """
-    pages = _pages(session, ticket.id)
-    if any(p.status == "acked" for p in pages):
-        return False
-    mine = [p for p in pages if p.phone == phone and p.channel == via] or [
-        p for p in pages if p.phone == phone
-    ]
-    acked = mine[-1] if mine else None
-    if acked is None:
-        # Somebody on the roster who was not paged took it: record their page too.
-        roster = on_call_at(session=session, at=now)
-        shift = next(
-            (s for s in (roster.primary, roster.backup) if s is not None and s.phone == phone),
-            None,
-        )
-        acked = Page(
-            ticket_id=ticket.id,
-            name=shift.name if shift else "on-call staff",
-            phone=phone,
-            role=shift.role if shift else "other",
-            attempt=0,
-            channel=via,
-            status="acked",
-            sent_at=now,
-        )
-        session.add(acked)
-    for page in pages:
-        if page.status in OUTSTANDING:
-            page.status = "expired"
-    acked.status, acked.acked_at = "acked", now
-    ticket.updated_at = now
-    channel_word = "SMS" if via == "sms" else "phone (pressed 1)"
-    _log(
-        session,
-        ticket,
-        kind="page_ack",
-        channel=via,
-        direction="inbound",
-        actor=acked.name,
-        at=now,
-        body=f"{acked.name} acknowledged the emergency page by {channel_word}.",
-        meta={"page_id": acked.id, "role": acked.role},
-    )
-    session.flush()
-    return True
-
-
-def _paged_tickets(session: Session, phone: str) -> list[Ticket]:
-    """Open tickets paged to ``phone`` and not acknowledged yet, most recent page first."""
-    statement = (
-        select(Ticket)
-        .join(Page, Page.ticket_id == Ticket.id)
-        .where(Page.phone == phone, Ticket.status.in_(OPEN_STATUSES))
-        .order_by(Page.sent_at.desc(), Page.id.desc())
-    )
-    seen: dict[int, Ticket] = {}
-    for ticket in session.scalars(statement):
-        if ticket.id not in seen and paging_state(session=session, ticket=ticket) != "acked":
-            seen[ticket.id] = ticket
-    return list(seen.values())
-
-
-def handle_page_reply(
-    *, session: Session, from_number: str, body: str, now: datetime
-) -> str | None:
-    """Handle "ACK" / "ACK 12" texted by on-call staff; ``None`` for anything else.
-
-    The SMS webhook calls this before keywords and the assistant: when it
-    returns text, that is the whole reply and the message goes no further.
-    Only phones on the on-call roster are considered, so a customer texting
-    "ack" still reaches the assistant. The caller commits.
-
-    Args:
-        session: Database session.
-        from_number: The sender (any format).
-        body: The message text.
-        now: The current instant.
-
-    Returns:
-        The reply to text back, or ``None`` when this is not a page reply.
-    """
-    phone = normalize_phone(from_number)
-    match = _ACK.match(body or "")
-    if phone is None or match is None or phone not in on_call_phones(session=session):
-        return None
-    wanted = int(match.group(1)) if match.group(1) else None
-    candidates = _paged_tickets(session, phone)
-    if wanted is not None:
-        ticket = session.get(Ticket, wanted)
-        if ticket is None or ticket.priority != EMERGENCY:
-            return f"No emergency #{wanted} to acknowledge."
-        if paging_state(session=session, ticket=ticket) == "acked":
-            return f"Emergency #{wanted} was already acknowledged."
-    elif candidates:
-        ticket = candidates[0]
-    else:
-        return "No emergency page is waiting for your acknowledgment."
-    acknowledge(session=session, ticket=ticket, phone=phone, now=now, via="sms")
-    details = emergency_details(session=session, ticket=ticket)
-    reply = f"Acknowledged emergency #{ticket.id} at {details.address}. Thank you."
-    others = [t.id for t in candidates if t.id != ticket.id]
-    if others:
-        reply += " Also waiting: " + ", ".join(f"#{n}" for n in others) + " (reply ACK <number>)."
-    return reply
-
-
-# -- the product's view of paging ------------------------------------------------------
-
-_CALL_VOICE = {"voice": "Polly.Joanna", "language": "en-US"}
-
-
-def _say_and_hang_up(text: str) -> str:
-    response = VoiceResponse()
-    response.say(text, **_CALL_VOICE)
-    response.hangup()
-    return str(response)
-
-
-@dataclass
-class Pager:
-    """Paging as the rest of the product uses it; the gateway builds one.
-
-    Attributes:
-        transport: How pages go out.
-    """
-
-    transport: PageTransport
-
-    def page(
-        self,
-        *,
-        session: Session,
-        ticket: Ticket,
-        now: datetime,
-        address: str = "",
-        caller: str = "",
-        description: str = "",
-    ) -> list[Page]:
-        """Page on-call staff for an emergency ticket (see :func:`page_for_emergency`)."""
-        return page_for_emergency(
-            session=session,
-            ticket=ticket,
-            now=now,
-            transport=self.transport,
-            address=address,
-            caller=caller,
-            description=description,
-        )
-
-    def reply_by_sms(
-        self, *, session: Session, from_number: str, body: str, now: datetime
-    ) -> str | None:
-        """An "ACK" texted by on-call staff (see :func:`handle_page_reply`)."""
-        return handle_page_reply(session=session, from_number=from_number, body=body, now=now)
-
-    def answer_call(
-        self, *, session: Session, page_id: int, callee: str | None, digits: str, now: datetime
-    ) -> str:
-        """The TwiML for a key pressed on a page call: 1 acknowledges, else the page again.
-
-        Args:
-            session: Database session; the caller commits.
-            page_id: The page the call belongs to (from the ``<Gather>`` URL).
-            callee: The number the call went to (Twilio's ``To``).
-            digits: What was pressed.
-            now: The current instant.
-        """
-        page = session.get(Page, page_id) if page_id > 0 else None
-        ticket = session.get(Ticket, page.ticket_id) if page is not None else None
-        if page is None or ticket is None:
-            return _say_and_hang_up("This page is no longer active. Goodbye.")
-        if callee is not None and callee != page.phone:
-            # A page URL replayed from another call: do not let it acknowledge.
-            return _say_and_hang_up("This page is no longer active. Goodbye.")
-        if digits == "1":
-            if paging_state(session=session, ticket=ticket) == "acked":
-                return _say_and_hang_up(
-                    f"Emergency {ticket.id} was already acknowledged. Thank you. Goodbye."
-                )
-            acknowledge(session=session, ticket=ticket, phone=page.phone, now=now, via="voice")
-            return _say_and_hang_up(
-                f"Acknowledged. Emergency {ticket.id} is yours. The details are in your text "
-                "messages. Goodbye."
-            )
-        details = emergency_details(session=session, ticket=ticket)
-        return page_twiml(
-            speech=page_speech(ticket, details, self.transport.district_name),
-            ack_url=self.transport.ack_url(page.id),
-        )

@@ -31,7 +31,8 @@ from channels.page_calls import ACK_PATH
 from channels.rasa_client import RasaClient
 from channels.relay import Relay
 from channels.twilio_rest import make_twilio_client
-from escalation.paging import Pager, TwilioPageTransport
+from escalation.page_transport import TwilioPageTransport
+from escalation.pager import Pager
 from inbox.classify import Classifier, RasaClassifier
 from inbox.outbox import MaildirSender
 from inbox.reply import SmtpSender

@@ -25,6 +25,7 @@ from accounts.services.tickets import open_ticket
 from channels.outbound_sms import SendPacer, SmsSender
 from channels.twilio_rest import make_twilio_client
 from gateway.services import Services, build_services
+from tests.escalation.paging_support import twilio_api_with_calls
 from tests.utils.live_server import LiveServer
 from tests.utils.twilio_server import TwilioRecorder, twilio_api
 
@@ -225,3 +226,10 @@ def csr_app(
         app.close()
         services.http_sync.close()
         gateway.app.state.services = current
+
+
+@pytest.fixture
+def api() -> Iterator[TwilioRecorder]:
+    """A recording Twilio API that also accepts calls (paging tests)."""
+    with twilio_api_with_calls() as recorder:
+        yield recorder

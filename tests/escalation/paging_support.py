@@ -6,12 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.clock import FixedClock
-from accounts.models import Ticket
+from accounts.db import make_sessionmaker
+from accounts.models import ContactLog, Ticket
 from accounts.services.conversations import get_or_open_conversation
 from accounts.services.lookup import find_accounts_by_phone
 from accounts.services.service_requests import create_service_request
@@ -20,8 +24,14 @@ from accounts.settings import Settings
 from channels.outbound_sms import RetryPolicy, SendPacer, SmsSender
 from channels.page_calls import ACK_PATH
 from channels.twilio_rest import make_twilio_client
-from escalation.paging import TwilioPageTransport
-from tests.utils.twilio_server import TwilioRecorder, twilio_api
+from escalation.oncall import PagingPolicy
+from escalation.page_transport import TwilioPageTransport
+from escalation.paging import page_for_emergency
+from gateway.app import create_app
+from gateway.services import Services, build_services
+from tests.utils.live_server import serve
+from tests.utils.twilio_server import RecordedRequest, TwilioRecorder, twilio_api
+from tests.utils.twilio_signing import TwilioWebhookClient
 
 SID = "AC" + "b" * 32
 TOKEN = "paging-rest-token"
@@ -132,3 +142,52 @@ def emergency_ticket(
 def at_local(calendar: BusinessCalendar, *args: int) -> datetime:
     """A district wall-clock instant as aware UTC."""
     return datetime(*args, tzinfo=calendar.tz).astimezone(UTC)
+
+
+POLICY = PagingPolicy(ack_minutes=5, primary_pages=2, backup_pages=2)
+
+
+@contextmanager
+def paged_over_http(
+    engine: Engine,
+    settings: Settings,
+    clock: FixedClock,
+    calendar: BusinessCalendar,
+    api: TwilioRecorder,
+) -> Iterator[tuple[Services, TwilioWebhookClient, int]]:
+    """A live gateway and an emergency ticket whose on-call page has just gone out."""
+    test_settings = rest_settings(settings, api)
+    services = build_services(
+        test_settings, engine=engine, clock=clock, http=httpx.AsyncClient(timeout=5)
+    )
+    with serve(create_app(services)) as server:
+        webhook = TwilioWebhookClient(
+            server.url, PUBLIC_BASE, test_settings.twilio.auth_token.get_secret_value()
+        )
+        with make_sessionmaker(engine)() as session:
+            ticket = emergency_ticket(session, calendar, clock.now())
+            page_for_emergency(
+                session=session,
+                ticket=ticket,
+                now=clock.now(),
+                transport=services.pager.transport,
+                policy=POLICY,
+            )
+            session.commit()
+            ticket_id = ticket.id
+        yield services, webhook, ticket_id
+
+
+def sms_to(api: TwilioRecorder, phone: str) -> list[RecordedRequest]:
+    return [r for r in api.message_requests() if r.field("To") == phone]
+
+
+def calls_to(api: TwilioRecorder, phone: str) -> list[RecordedRequest]:
+    return [r for r in api.requests if r.path.endswith("/Calls.json") and r.field("To") == phone]
+
+
+def log_kinds(session: Session, ticket: Ticket) -> list[str]:
+    entries = session.scalars(
+        select(ContactLog).where(ContactLog.ticket_id == ticket.id).order_by(ContactLog.id)
+    )
+    return [entry.kind for entry in entries]

@@ -7,100 +7,35 @@ back as an SMS reply and as a signed "press 1" webhook over HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
-import httpx
-import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from accounts.business_calendar import BusinessCalendar
 from accounts.clock import FixedClock
-from accounts.db import make_sessionmaker
 from accounts.models import ContactLog, OutboundMessage, Page, Ticket
 from accounts.settings import Settings
-from escalation.oncall import PagingPolicy, add_shift
-from escalation.paging import (
-    handle_page_reply,
-    page_for_emergency,
-    paging_state,
-    tick,
-)
-from gateway.app import create_app
-from gateway.services import Services, build_services
+from escalation.oncall import add_shift
+from escalation.page_acks import handle_page_reply
+from escalation.paging import page_for_emergency, paging_state, tick
 from tests.escalation.paging_support import (
     DANA,
     LEE,
+    POLICY,
     PUBLIC_BASE,
     SAM,
     at_local,
+    calls_to,
     emergency_ticket,
+    log_kinds,
     real_transport,
     rest_settings,
-    twilio_api_with_calls,
+    sms_to,
 )
-from tests.utils.live_server import serve
-from tests.utils.twilio_server import RecordedRequest, TwilioRecorder
-from tests.utils.twilio_signing import TwilioWebhookClient
-
-POLICY = PagingPolicy(ack_minutes=5, primary_pages=2, backup_pages=2)
-
-
-@pytest.fixture
-def api() -> Iterator[TwilioRecorder]:
-    with twilio_api_with_calls() as recorder:
-        yield recorder
-
-
-@contextmanager
-def paged_over_http(
-    engine: Engine,
-    settings: Settings,
-    clock: FixedClock,
-    calendar: BusinessCalendar,
-    api: TwilioRecorder,
-) -> Iterator[tuple[Services, TwilioWebhookClient, int]]:
-    """A live gateway and an emergency ticket whose on-call page has just gone out."""
-    test_settings = rest_settings(settings, api)
-    context = build_services(
-        test_settings, engine=engine, clock=clock, http=httpx.AsyncClient(timeout=5)
-    )
-    with serve(create_app(context)) as server:
-        webhook = TwilioWebhookClient(
-            server.url, PUBLIC_BASE, test_settings.twilio.auth_token.get_secret_value()
-        )
-        with make_sessionmaker(engine)() as session:
-            ticket = emergency_ticket(session, calendar, clock.now())
-            page_for_emergency(
-                session=session,
-                ticket=ticket,
-                now=clock.now(),
-                transport=context.pager.transport,
-                policy=POLICY,
-            )
-            session.commit()
-            ticket_id = ticket.id
-        yield context, webhook, ticket_id
-
-
-def sms_to(api: TwilioRecorder, phone: str) -> list[RecordedRequest]:
-    return [r for r in api.message_requests() if r.field("To") == phone]
-
-
-def calls_to(api: TwilioRecorder, phone: str) -> list[RecordedRequest]:
-    return [r for r in api.requests if r.path.endswith("/Calls.json") and r.field("To") == phone]
-
-
-def log_kinds(session: Session, ticket: Ticket) -> list[str]:
-    entries = session.scalars(
-        select(ContactLog).where(ContactLog.ticket_id == ticket.id).order_by(ContactLog.id)
-    )
-    return [entry.kind for entry in entries]
+from tests.utils.twilio_server import TwilioRecorder
 
 
 def test_emergency_pages_primary_by_sms_and_call(
@@ -160,45 +95,6 @@ def test_emergency_pages_primary_by_sms_and_call(
         == []
     )
     assert len(api.requests) == 2
-
-
-def test_sms_ack_stops_the_paging(
-    seeded: Session,
-    settings: Settings,
-    clock: FixedClock,
-    calendar: BusinessCalendar,
-    api: TwilioRecorder,
-) -> None:
-    session = seeded
-    transport = real_transport(rest_settings(settings, api), clock)
-    ticket = emergency_ticket(session, calendar, clock.now())
-    page_for_emergency(
-        session=session, ticket=ticket, now=clock.now(), transport=transport, policy=POLICY
-    )
-    session.commit()
-
-    clock.advance(timedelta(minutes=2))
-    reply = handle_page_reply(
-        session=session, from_number="(530) 555-0150", body=" ack ", now=clock.now()
-    )
-    session.commit()
-    assert reply is not None and f"#{ticket.id}" in reply and "450 Oak Street" in reply
-    assert paging_state(session=session, ticket=ticket) == "acked"
-    acked = session.scalars(select(Page).where(Page.status == "acked")).one()
-    assert acked.phone == SAM and acked.channel == "sms" and acked.acked_at == clock.now()
-
-    # Nothing more goes out, however long we wait.
-    requests_before = len(api.requests)
-    for _ in range(4):
-        clock.advance(timedelta(minutes=6))
-        assert tick(session=session, now=clock.now(), transport=transport, policy=POLICY) == 0
-    assert len(api.requests) == requests_before
-    assert log_kinds(session, ticket)[-1] == "page_ack"
-    # A second ACK is answered but changes nothing.
-    again = handle_page_reply(
-        session=session, from_number=SAM, body=f"ACK {ticket.id}", now=clock.now()
-    )
-    assert again is not None and "already acknowledged" in again
 
 
 def test_no_ack_repages_then_pages_the_backup_then_gives_up(
@@ -262,67 +158,6 @@ def test_no_ack_repages_then_pages_the_backup_then_gives_up(
     reply = handle_page_reply(session=session, from_number=LEE, body="Ack", now=clock.now())
     assert reply is not None and "Acknowledged" in reply
     assert paging_state(session=session, ticket=ticket) == "acked"
-
-
-def test_only_on_call_staff_can_ack_and_only_with_ack(
-    seeded: Session,
-    settings: Settings,
-    clock: FixedClock,
-    calendar: BusinessCalendar,
-    api: TwilioRecorder,
-) -> None:
-    session = seeded
-    transport = real_transport(rest_settings(settings, api), clock)
-    ticket = emergency_ticket(session, calendar, clock.now())
-    page_for_emergency(
-        session=session, ticket=ticket, now=clock.now(), transport=transport, policy=POLICY
-    )
-    # A customer texting "ACK" goes on to the assistant.
-    assert handle_page_reply(session=session, from_number=DANA, body="ACK", now=clock.now()) is None
-    # Staff texting something else too.
-    assert (
-        handle_page_reply(
-            session=session, from_number=SAM, body="what is my balance?", now=clock.now()
-        )
-        is None
-    )
-    assert (
-        handle_page_reply(session=session, from_number=SAM, body="ACK 99999", now=clock.now())
-        == "No emergency #99999 to acknowledge."
-    )
-    assert paging_state(session=session, ticket=ticket) == "waiting"
-
-
-def test_two_emergencies_ack_the_latest_and_name_the_other(
-    seeded: Session,
-    settings: Settings,
-    clock: FixedClock,
-    calendar: BusinessCalendar,
-    api: TwilioRecorder,
-) -> None:
-    session = seeded
-    transport = real_transport(rest_settings(settings, api), clock)
-    first = emergency_ticket(session, calendar, clock.now())
-    page_for_emergency(
-        session=session, ticket=first, now=clock.now(), transport=transport, policy=POLICY
-    )
-    clock.advance(timedelta(minutes=1))
-    second = emergency_ticket(
-        session,
-        calendar,
-        clock.now(),
-        caller="+15305550105",
-        address="2250 Sycamore Drive",
-        description="Sewer backing up",
-    )
-    page_for_emergency(
-        session=session, ticket=second, now=clock.now(), transport=transport, policy=POLICY
-    )
-    reply = handle_page_reply(session=session, from_number=SAM, body="ACK", now=clock.now())
-    assert reply is not None
-    assert f"#{second.id}" in reply and "ACK <number>" in reply and f"#{first.id}" in reply
-    assert paging_state(session=session, ticket=second) == "acked"
-    assert paging_state(session=session, ticket=first) == "waiting"
 
 
 def test_nobody_on_call_is_logged_and_ticket_tops_queue(
@@ -398,62 +233,6 @@ def test_twilio_refusing_the_sms_still_calls_and_escalates(
     assert len(sms_to(api, SAM)) == 2  # the failed one was recorded too
 
 
-def test_press_1_on_the_page_call_acknowledges_over_http(
-    seeded: Session,
-    engine: Engine,
-    settings: Settings,
-    clock: FixedClock,
-    calendar: BusinessCalendar,
-    api: TwilioRecorder,
-) -> None:
-    with paged_over_http(engine, settings, clock, calendar, api) as (context, webhook, ticket_id):
-        sessions = make_sessionmaker(engine)
-        (call,) = calls_to(api, SAM)
-        action = ElementTree.fromstring(call.field("Twiml") or "").find("Gather")
-        assert action is not None
-        url = action.attrib["action"]
-        params = {
-            "CallSid": "CA" + "2" * 32,
-            "From": "+15305550100",
-            "To": SAM,
-            "AccountSid": api.account_sid,
-            "Direction": "outbound-api",
-        }
-
-        forged = webhook.post(url, {**params, "Digits": "1"}, signature="bm90LXJpZ2h0")
-        assert forged.status_code == 403
-
-        other_key = webhook.post(url, {**params, "Digits": "7"})
-        assert other_key.status_code == 200
-        repeat = ElementTree.fromstring(other_key.text)
-        assert repeat.find("Gather") is not None
-        with sessions() as session:
-            assert paging_state(session=session, ticket=session.get(Ticket, ticket_id)) == "waiting"
-
-        pressed = webhook.post(url, {**params, "Digits": "1"})
-        assert pressed.status_code == 200
-        words = " ".join(s.text or "" for s in ElementTree.fromstring(pressed.text).iter("Say"))
-        assert "Acknowledged" in words
-        assert ElementTree.fromstring(pressed.text).find("Hangup") is not None
-        with sessions() as session:
-            ticket = session.get(Ticket, ticket_id)
-            assert ticket is not None
-            assert paging_state(session=session, ticket=ticket) == "acked"
-            acked = session.scalars(select(Page).where(Page.status == "acked")).one()
-            assert acked.channel == "voice" and acked.phone == SAM
-            clock.advance(timedelta(minutes=20))
-            assert (
-                tick(
-                    session=session,
-                    now=clock.now(),
-                    transport=context.pager.transport,
-                    policy=POLICY,
-                )
-                == 0
-            )
-        assert len(api.requests) == 2
-
-
 def test_tick_pages_an_emergency_whose_first_page_never_happened(
     seeded: Session,
     settings: Settings,
@@ -472,31 +251,3 @@ def test_tick_pages_an_emergency_whose_first_page_never_happened(
     assert paging_state(session=session, ticket=old) == "none"  # too old: the queue has it
     assert len(sms_to(api, SAM)) == 1
     assert tick(session=session, now=clock.now(), transport=transport, policy=POLICY) == 0
-
-
-def test_ack_texted_to_the_sms_webhook_acknowledges(
-    seeded: Session,
-    engine: Engine,
-    settings: Settings,
-    clock: FixedClock,
-    calendar: BusinessCalendar,
-    api: TwilioRecorder,
-) -> None:
-    with paged_over_http(engine, settings, clock, calendar, api) as (_, webhook, ticket_id):
-        sessions = make_sessionmaker(engine)
-        response = webhook.post(
-            "/twilio/sms",
-            {
-                "MessageSid": "SM" + "7" * 32,
-                "From": SAM,
-                "To": "+15305550100",
-                "Body": f"ack {ticket_id}",
-                "AccountSid": api.account_sid,
-            },
-        )
-        assert response.status_code == 200, response.text
-        bodies = [m.text or "" for m in ElementTree.fromstring(response.text).iter("Message")]
-        assert bodies == [f"Acknowledged emergency #{ticket_id} at 450 Oak Street. Thank you."]
-        with sessions() as session:
-            ticket = session.get(Ticket, ticket_id)
-            assert ticket is not None and paging_state(session=session, ticket=ticket) == "acked"

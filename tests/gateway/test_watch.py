@@ -16,7 +16,8 @@ from accounts.models import Page
 from accounts.settings import Settings
 from channels.outbound_sms import SmsSender
 from channels.page_calls import ACK_PATH
-from escalation.paging import TwilioPageTransport, page_for_emergency
+from escalation.page_transport import TwilioPageTransport
+from escalation.paging import page_for_emergency
 from tests.escalation.paging_support import emergency_ticket
 from tests.utils.command_line import assistant
 
